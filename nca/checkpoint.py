@@ -1,0 +1,107 @@
+"""Checkpoints: a small, safe-to-load file holding the model, both configs and training metadata.
+
+`checkpoint.pt` is written with torch.save but contains only tensors and plain Python
+values, so it loads with `torch.load(weights_only=True)`: an untrusted file cannot run code.
+Resume state (optimizer, pool, RNG) lives apart in `resume.pt` so that the file the
+exporter, the recorder and the studio read stays a few kilobytes.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import ConfigError, ModelConfig, TrainConfig, from_dict, to_dict
+from .model import NCA
+
+FORMAT = "nca-studio/checkpoint"
+VERSION = 1
+CHECKPOINT_NAME = "checkpoint.pt"
+RESUME_NAME = "resume.pt"
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable checkpoint; the message is one line for the user."""
+
+
+@dataclass
+class Checkpoint:
+    model_config: ModelConfig
+    train_config: TrainConfig
+    state_dict: dict[str, torch.Tensor]
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def build_model(self, device: torch.device | str = "cpu") -> NCA:
+        model = NCA(self.model_config)
+        model.load_state_dict(self.state_dict)
+        return model.to(device).eval()
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """torch.save to a temporary file, then rename: a kill mid-write never leaves a torn file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: Path, model: NCA, train_config: TrainConfig, meta: dict[str, Any]) -> None:
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model_config": to_dict(model.cfg),
+        "train_config": to_dict(train_config),
+        "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "meta": dict(meta),
+    }
+    atomic_save(payload, Path(path))
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """Accept a checkpoint file, a run directory or a model bundle directory."""
+    p = Path(path)
+    if p.is_dir():
+        candidate = p / CHECKPOINT_NAME
+        if not candidate.is_file():
+            raise CheckpointError(f"{p} has no {CHECKPOINT_NAME}: not a run directory or model bundle")
+        return candidate
+    if not p.exists():
+        raise CheckpointError(f"no such file or directory: {p}")
+    return p
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    file = resolve_checkpoint(path)
+    try:
+        payload = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - corrupt, truncated, pickled code: one message
+        raise CheckpointError(f"{file} is not a readable NCA checkpoint ({exc.__class__.__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{file} is not an NCA Studio checkpoint")
+    version = payload.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise CheckpointError(
+            f"{file} has checkpoint version {version}; this NCA Studio reads up to {VERSION}: upgrade it")
+    try:
+        model_config = from_dict(ModelConfig, payload["model_config"])
+        train_config = from_dict(TrainConfig, payload["train_config"])
+        state = payload["model"]
+        expected = NCA(model_config).state_dict()
+        if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
+            raise CheckpointError(f"{file}: weights do not match its model config")
+    except ConfigError as exc:
+        raise CheckpointError(f"{file}: invalid config in checkpoint: {exc}") from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise CheckpointError(f"{file}: checkpoint is missing {exc}") from None
+    return Checkpoint(model_config, train_config, state, dict(payload.get("meta", {})), file)

