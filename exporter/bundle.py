@@ -1,0 +1,118 @@
+"""Write a model bundle directory atomically.
+
+Layout of <out>/<name>/:
+  model.json      schema-versioned metadata; lists the shader files, see `model_json`
+  update.frag     one fused NCA step (generated, weights as literals)
+  display.frag    state -> canvas colours
+  brush.frag      erase / noise a disc
+  seed.frag       reset to the seed or to noise
+  thumbnail.png   texture grown by the PyTorch model (+ the style image)
+  checkpoint.pt   byte copy of the source checkpoint: nca.checkpoint.load_checkpoint(bundle_dir) works
+
+Everything is written into a hidden temporary sibling directory which is renamed into place
+at the end, so an interrupted or failed export never leaves a half-written bundle behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from nca.checkpoint import CHECKPOINT_NAME, Checkpoint
+
+from .pack import FILTERS, PackedModel
+from .render import PROGRAMS
+
+SCHEMA = "nca-studio/model-bundle"
+SCHEMA_VERSION = 1
+MODEL_JSON = "model.json"
+THUMBNAIL = "thumbnail.png"
+TRAINING_KEYS = ("style_sha256", "style_name", "style_size", "iterations", "final_loss", "wall_time", "device")
+
+
+def model_json(ckpt: Checkpoint, packed: PackedModel, name: str) -> dict[str, Any]:
+    meta = ckpt.meta
+    tc = ckpt.train_config
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "name": name,
+        "channels": packed.channels,
+        "hidden": packed.hidden,
+        "targets": packed.targets,  # RGBA state textures = MRT outputs of the update pass
+        "fire_rate": packed.fire_rate,
+        "filters": list(FILTERS),  # perception order, filter-major: feature f*C + c
+        "parameter_count": packed.parameter_count,
+        "state_format": {
+            "preferred": "RGBA32F",
+            "fallback": "RGBA16F",
+            "layout": "channel 4k+j is component j of target k; texture row 0 is state row 0 (top)",
+        },
+        "shaders": {program: file for program, (file, _) in PROGRAMS.items()},
+        "thumbnail": THUMBNAIL,
+        "checkpoint": CHECKPOINT_NAME,
+        "training": {
+            **{k: meta[k] for k in TRAINING_KEYS if k in meta},
+            "loss": tc.loss,
+            "grid": tc.grid,
+            "seed_noise": tc.seed_noise,
+        },
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
+def write_bundle(bundle_dir: Path, ckpt: Checkpoint, info: dict[str, Any], sources: dict[str, str],
+                 thumb: Image.Image) -> Path:
+    """Create `bundle_dir` (replacing an older bundle of the same name) all at once."""
+    parent = bundle_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{bundle_dir.name}.", suffix=".tmp"))
+    try:
+        for program, (file, _) in PROGRAMS.items():
+            (tmp / file).write_text(sources[program], encoding="utf-8")
+        thumb.save(tmp / THUMBNAIL)
+        shutil.copyfile(ckpt.path, tmp / CHECKPOINT_NAME)
+        # model.json last: a reader that finds it can trust the rest is there.
+        (tmp / MODEL_JSON).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; bundles are served to browsers
+        replace_dir(tmp, bundle_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return bundle_dir
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Move `new` to `target`; an existing `target` is moved aside first and removed after."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+        os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)  # put the previous bundle back
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,52 @@
+"""`nca export` / `python -m exporter`: argparse wiring around exporter.export.
+
+nca/cli.py wires it in with two lines:
+    from exporter import cli as export_cli
+    export_cli.add_parser(subparsers)   # then: return export_cli.run(args) for args.command == "export"
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DEFAULT_OUT = "models"
+
+
+def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("source", metavar="RUN_DIR_OR_CHECKPOINT",
+                        help="a run directory, a checkpoint.pt or an existing bundle directory")
+    parser.add_argument("--name", help="bundle name (default: the run directory's name)")
+    parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+                        help=f"directory that receives the bundle directory (default: {DEFAULT_OUT})")
+    parser.add_argument("--html", metavar="FILE", help="also write a standalone single-file HTML page")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "export", help="export a checkpoint to a WebGL model bundle",
+        description="Turn a checkpoint into a model bundle (model.json, GLSL shaders, thumbnail) "
+                    "for the studio, and optionally a standalone HTML page.")
+    return configure(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import ExportError, export  # late import: `nca --help` stays fast
+
+    try:
+        bundle = export(args.source, args.out, name=args.name, html=args.html)
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {bundle}")
+    if args.html:
+        print(f"wrote {args.html}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = configure(argparse.ArgumentParser(prog="python -m exporter", description=add_parser.__doc__))
+    parser.description = "Export an NCA checkpoint to a WebGL model bundle."
+    return run(parser.parse_args(argv))
