@@ -1,0 +1,238 @@
+"""The exported shaders against the PyTorch model, in real headless Chromium (WebGL2).
+
+The page is served from memory with Playwright's page.route: /js/* from web/static/js,
+/bundle/* from a freshly exported bundle. States travel as base64 float32, [y][x][c].
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import mimetypes
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from exporter import export
+from nca.checkpoint import load_checkpoint, save_checkpoint
+from nca.config import TrainConfig
+from tests.conftest import random_model
+
+REPO = Path(__file__).resolve().parents[2]
+JS_DIR = REPO / "web" / "static" / "js"
+ORIGIN = "http://nca.test"
+
+HARNESS = """<!doctype html><meta charset="utf-8"><canvas id="c" width="64" height="64"></canvas>
+<script type="module">
+import { createContext } from '/js/gl.js';
+import { NCA } from '/js/nca.js';
+const toB64 = (f32) => {
+  const bytes = new Uint8Array(f32.buffer); let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+};
+const fromB64 = (b64) => { const s = atob(b64); const u = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i); return new Float32Array(u.buffer); };
+window.boot = async (opts) => {
+  window.gl = createContext(document.getElementById('c'));
+  window.nca = await NCA.load(window.gl, '/bundle/', opts);
+  return window.nca.format;
+};
+window.setState = (b64) => window.nca.setState(fromB64(b64));
+window.readState = () => toB64(window.nca.readState());
+window.harnessReady = true;
+</script>"""
+
+pytestmark = pytest.mark.browser
+
+
+def serve(page, bundle: Path, html: str = HARNESS) -> None:
+    """Route the fake origin to the harness, the engine's JS files and the bundle."""
+
+    def handle(route):
+        path = route.request.url[len(ORIGIN):].split("?")[0]
+        if path in ("/", "/index.html"):
+            return route.fulfill(body=html, content_type="text/html")
+        for prefix, root in (("/js/", JS_DIR), ("/bundle/", bundle)):
+            if path.startswith(prefix):
+                file = (root / path[len(prefix):]).resolve()
+                if file.is_file() and root.resolve() in file.parents:
+                    ctype = "text/javascript" if file.suffix == ".js" else mimetypes.guess_type(file.name)[0]
+                    return route.fulfill(body=file.read_bytes(), content_type=ctype or "text/plain")
+        return route.fulfill(status=404, body="not found")
+
+    page.route(f"{ORIGIN}/**", handle)
+    page.goto(f"{ORIGIN}/")
+    page.wait_for_function("window.harnessReady === true")
+
+
+def boot(page, width: int, height: int, fmt: str = "RGBA32F") -> str:
+    return page.evaluate("(o) => window.boot(o)", {"width": width, "height": height, "format": fmt})
+
+
+def to_b64(state_hwc: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(state_hwc, np.float32).tobytes()).decode()
+
+
+def read_state(page, height: int, width: int, channels: int) -> np.ndarray:
+    raw = base64.b64decode(page.evaluate("window.readState()"))
+    return np.frombuffer(raw, np.float32).reshape(height, width, channels)
+
+
+def torch_rollout(checkpoint: Path, state_hwc: np.ndarray, steps: int, angle: float) -> np.ndarray:
+    model = load_checkpoint(checkpoint).build_model("cpu")
+    x = torch.from_numpy(state_hwc).permute(2, 0, 1)[None].contiguous()
+    with torch.no_grad():
+        for _ in range(steps):
+            x = model(x, angle=angle, fire_rate=1.0)
+    return x[0].permute(1, 2, 0).numpy()
+
+
+def browser_rollout(page, state_hwc: np.ndarray, steps: int, angle: float) -> np.ndarray:
+    h, w, c = state_hwc.shape
+    page.evaluate("(b64) => window.setState(b64)", to_b64(state_hwc))
+    page.evaluate("([n, a]) => { window.nca.fireRate = 1.0; window.nca.angle = a; window.nca.step(n); }", [steps, angle])
+    return read_state(page, h, w, c)
+
+
+def random_state(h: int, w: int, c: int, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-0.5, 0.5, (h, w, c)).astype(np.float32)
+
+
+@pytest.fixture
+def bundle_of(tmp_path):
+    """Export a random model whose 50-step rollout stays in the range trained models live in
+    (|x| of a few units): conftest's default w2 scale makes a 12/96 model blow up to ~500,
+    where float32 rounding alone is 1e-4. Scale 0.1/sqrt(hidden) keeps |x| <~ 3."""
+
+    def _bundle(channels: int, hidden: int, seed: int = 0) -> tuple[Path, Path]:
+        model = random_model(channels, hidden, seed, scale=0.1 / math.sqrt(hidden))
+        ckpt = tmp_path / f"run-{channels}-{hidden}" / "checkpoint.pt"
+        save_checkpoint(ckpt, model, TrainConfig(), {"iterations": 0})
+        return ckpt, export(ckpt, tmp_path / "bundles", thumbnail_steps=2)
+
+    return _bundle
+
+
+# A non-square grid: a swapped x/y or a flipped row order cannot cancel out.
+H, W, STEPS = 40, 48, 50
+
+
+@pytest.mark.parametrize("angle", [0.0, 0.7])
+def test_parity_rgba32f_default_model(page, bundle_of, angle):
+    ckpt, bundle = bundle_of(12, 96)
+    serve(page, bundle)
+    assert boot(page, W, H) == "RGBA32F"
+    state = random_state(H, W, 12)
+    expected = torch_rollout(ckpt, state, STEPS, angle)
+    got = browser_rollout(page, state, STEPS, angle)
+    err = float(np.abs(got - expected).max())
+    print(f"12ch/96 angle={angle}: max abs err {err:.3g} (state range {np.abs(expected).max():.3g})")
+    assert np.abs(expected - state).max() > 0.05, "the model barely moved: the test would prove nothing"
+    assert err <= 1e-4
+    assert not page.js_errors
+
+
+@pytest.mark.parametrize("channels,hidden", [(4, 8), (8, 16), (12, 22), (16, 12)])
+def test_parity_channel_counts(page, bundle_of, channels, hidden):
+    ckpt, bundle = bundle_of(channels, hidden, seed=channels)
+    serve(page, bundle)
+    assert boot(page, W, H) == "RGBA32F"
+    state = random_state(H, W, channels, seed=channels)
+    expected = torch_rollout(ckpt, state, STEPS, 0.3)
+    got = browser_rollout(page, state, STEPS, 0.3)
+    err = float(np.abs(got - expected).max())
+    print(f"{channels}ch/{hidden}: max abs err {err:.3g}")
+    assert err <= 1e-4
+
+
+def test_parity_rgba16f_is_reported(page, bundle_of):
+    """Half floats round the state every step; state the error, and keep it bounded."""
+    ckpt, bundle = bundle_of(12, 96)
+    serve(page, bundle)
+    assert boot(page, W, H, fmt="RGBA16F") == "RGBA16F"
+    state = random_state(H, W, 12)
+    expected = torch_rollout(ckpt, state, STEPS, 0.0)
+    got = browser_rollout(page, state, STEPS, 0.0)
+    err = float(np.abs(got - expected).max())
+    print(f"RGBA16F 12ch/96: max abs err {err:.3g}")
+    assert err < 2e-2
+
+
+@pytest.mark.parametrize("fire_rate", [0.25, 0.5, 0.75])
+def test_stochastic_mask_fraction(page, bundle_of, fire_rate):
+    _, bundle = bundle_of(8, 16)
+    serve(page, bundle)
+    n = 256
+    boot(page, n, n)
+    # From the zero seed every cell has dx = w2 relu(b1) != 0, so "changed" means "fired".
+    page.evaluate("(f) => { window.nca.fireRate = f; window.nca.seed = 12345; window.nca.step(1); }", fire_rate)
+    s1 = read_state(page, n, n, 8)
+    page.evaluate("window.nca.step(1)")
+    s2 = read_state(page, n, n, 8)
+    fired1 = np.any(s1 != 0, axis=2)
+    fired2 = np.any(s2 != s1, axis=2)
+    f1, f2 = fired1.mean(), fired2.mean()
+    print(f"fire_rate {fire_rate}: fraction step 1 {f1:.4f}, step 2 {f2:.4f}, masks differ in {np.mean(fired1 != fired2):.3f}")
+    assert abs(f1 - fire_rate) <= 0.01
+    assert abs(f2 - fire_rate) <= 0.01
+    # Independent masks disagree on about 2 f (1 - f) of the cells.
+    assert np.mean(fired1 != fired2) > fire_rate * (1 - fire_rate)
+
+
+def test_brush_and_reset(page, bundle_of):
+    _, bundle = bundle_of(8, 16)
+    serve(page, bundle)
+    boot(page, 64, 32)
+    page.evaluate("window.nca.fireRate = 1.0; window.nca.step(3)")
+    before = read_state(page, 32, 64, 8)
+    page.evaluate("window.nca.paint(0.25, 0.5, 0.1, 'erase')")  # centre cell (16, 16), radius 6.4 cells
+    after = read_state(page, 32, 64, 8)
+    assert np.all(after[16, 16] == 0) and np.all(after[16, 12] == 0)
+    assert np.array_equal(after[:, 40:], before[:, 40:])  # far away: untouched
+    page.evaluate("window.nca.paint(0.0, 0.0, 0.05, 'noise')")  # wraps around the corner
+    noisy = read_state(page, 32, 64, 8)
+    assert np.abs(noisy[0, 0]).max() > 0 and np.abs(noisy[-1, -1]).max() > 0 and np.abs(noisy).max() <= 0.5
+    page.evaluate("window.nca.reset('seed')")
+    assert not read_state(page, 32, 64, 8).any()
+    assert page.evaluate("window.nca.stepCount") == 0
+
+
+def test_shader_compile_error_has_log_and_line_numbers(page, bundle_of, tmp_path):
+    _, bundle = bundle_of(4, 4)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in bundle.iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    src = (broken / "update.frag").read_text().replace("vec4 gx =", "vec4 gx = undefined_thing +", 1)
+    (broken / "update.frag").write_text(src)
+    serve(page, broken)
+    message = page.evaluate("window.boot({width: 8, height: 8}).then(() => 'no error', (e) => e.message)")
+    assert "failed to compile" in message and "undefined_thing" in message
+    line = next(i for i, text in enumerate(src.split("\n"), 1) if "undefined_thing" in text)
+    assert f">{line:5d}|" in message
+
+
+@pytest.mark.slow
+def test_standalone_html_runs_from_file_without_network(page, make_checkpoint, tmp_path):
+    ckpt = make_checkpoint(8, 16, name="standalone")
+    html = tmp_path / "texture.html"
+    export(ckpt, tmp_path / "bundles", html=html, thumbnail_steps=2)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(html.as_uri())
+    page.wait_for_function("window.ncaApp && window.ncaApp.nca.stepCount > 0")
+    grab = "document.getElementById('view').toDataURL()"
+    first = page.evaluate(grab)
+    page.wait_for_function("window.ncaApp.nca.stepCount > 20")
+    second = page.evaluate(grab)
+    assert first != second, "the texture did not change"
+    box = page.locator("#view").bounding_box()
+    page.mouse.move(box["x"] + 100, box["y"] + 100)
+    page.mouse.down()
+    page.mouse.up()
+    assert page.evaluate("window.ncaApp.nca.format") in ("RGBA32F", "RGBA16F")
+    assert requests == [html.as_uri()], f"unexpected requests: {requests}"
+    assert not page.js_errors
