@@ -1,0 +1,685 @@
+"""Record a video of a texture growing from the seed and repairing damage: `nca record`.
+
+Usage (Python):
+
+    from nca.record import record
+    result = record("runs/leopard", "leopard.mp4", size=256, steps=1200,
+                    damage=["circle@600:x=0.5,y=0.5,r=0.25"])
+    print(result.repairs[0])          # steps the disc took to heal, or "not recovered"
+
+The PyTorch model is the renderer, so a video shows exactly what the checkpoint does.
+Every random draw (fire masks, seed noise, damage noise) comes from torch.Generators seeded
+with `seed`, so on the CPU the same options give bit-identical frames.
+
+Timeline: the frame of step 0 is the seed; frames follow every `steps_per_frame` updates up
+to `steps` (steps // steps_per_frame + 1 frames). Damage "at step S" is applied after the
+S-th update and shows in the frame of step S (see nca/damage.py).
+
+Output goes to a temporary name in the destination directory and is renamed at the end,
+so an error or Ctrl-C never leaves a half-written video (or half a frames directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from .checkpoint import CheckpointError, load_checkpoint
+from .damage import Damage, DamageError, apply_damage, parse_damage, validate_schedule
+from .model import NCA, pick_device, to_rgb
+
+FORMATS = ("mp4", "gif", "webm", "frames")
+MAX_SIDE = 4096
+GRID_GAP = 2  # dark cells between grid panels; even, so it never flips the frame's parity
+RECOVERY_TOLERANCE = 0.10  # "recovered" = style measure within 10% of its pre-damage value
+MIN_MEASURE_SIDE = 32  # VGG pools 4 times before relu5_1: 32 px leaves a 2x2 map
+MEASURE_EVERY = 16  # steps between repair measurements: a VGG pass costs about 5 NCA steps
+
+
+class RecordError(ValueError):
+    """An option or path that cannot work; the message is one line for the user."""
+
+
+# ---------------------------------------------------------------------------- options
+
+def parse_size(text: str | int | tuple[int, int]) -> tuple[int, int]:
+    """'256' -> (256, 256); '512x288' -> (width 512, height 288)."""
+    if isinstance(text, int):
+        w = h = text
+    elif isinstance(text, tuple):
+        w, h = text
+    else:
+        parts = str(text).lower().split("x")
+        try:
+            nums = [int(p) for p in parts]
+        except ValueError:
+            raise RecordError(f"bad size {text!r}: use N or WIDTHxHEIGHT, e.g. 256 or 512x288") from None
+        if len(nums) not in (1, 2):
+            raise RecordError(f"bad size {text!r}: use N or WIDTHxHEIGHT, e.g. 256 or 512x288")
+        w, h = nums[0], nums[-1]
+    if not (8 <= w <= MAX_SIDE and 8 <= h <= MAX_SIDE):
+        raise RecordError(f"size {w}x{h} is out of range: each side must be from 8 to {MAX_SIDE}")
+    return w, h
+
+
+def format_for(out: Path, fmt: str | None) -> str:
+    """--format wins; otherwise the extension decides, and no extension means a frames directory."""
+    if fmt:
+        if fmt not in FORMATS:
+            raise RecordError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        return fmt
+    ext = out.suffix.lower().lstrip(".")
+    if ext in ("mp4", "gif", "webm"):
+        return ext
+    if ext in ("", "png"):
+        return "frames"
+    raise RecordError(f"cannot tell the format from {out.name!r}; use .mp4, .gif, .webm, a directory, or --format")
+
+
+def _check_int(name: str, value: int, lo: int, hi: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+        bound = f"from {lo} to {hi}" if hi is not None else f">= {lo}"
+        raise RecordError(f"{name} must be a whole number {bound}, got {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------- writers
+
+class _Writer:
+    """Writes frames to a temporary path beside `out`; `commit` renames it into place."""
+
+    def __init__(self, out: Path, width: int, height: int, fps: int):
+        self.out, self.width, self.height, self.fps = out, width, height, fps
+        self.tmp: Path | None = None
+
+    def append(self, frame: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Flush everything to self.tmp."""
+
+    def commit(self) -> None:
+        self.finish()
+        os.replace(self.tmp, self.out)
+        self.tmp = None
+
+    def abort(self) -> None:
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+            self.tmp = None
+
+
+def _temp_file(out: Path) -> Path:
+    # Same directory so the final rename is atomic; same extension so tools recognise the type.
+    fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=f".part{out.suffix}")
+    os.close(fd)
+    _umask_mode(Path(name), 0o666)
+    return Path(name)
+
+
+def _umask_mode(path: Path, mode: int) -> None:
+    """mkstemp/mkdtemp make private (0600/0700) entries; a video should get the usual permissions."""
+    path.chmod(mode & ~_umask())
+
+
+def _umask() -> int:
+    # Read, not os.umask(0)+restore: that briefly changes it for every thread of the process.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+class _FFmpegWriter(_Writer):
+    # yuv420p: the only pixel format browsers and phones all decode. CRF = constant quality.
+    CODECS = {
+        "mp4": ("libx264", ["-crf", "20", "-preset", "medium", "-movflags", "+faststart", "-f", "mp4"]),
+        "webm": ("libvpx-vp9", ["-crf", "32", "-b:v", "0", "-deadline", "good", "-cpu-used", "4",
+                                "-row-mt", "1", "-f", "webm"]),
+    }
+
+    def __init__(self, out: Path, width: int, height: int, fps: int, fmt: str):
+        super().__init__(out, width, height, fps)
+        import imageio_ffmpeg  # deferred: only video formats need the ffmpeg binary
+
+        codec, params = self.CODECS[fmt]
+        self.tmp = _temp_file(out)
+        self._gen = imageio_ffmpeg.write_frames(
+            str(self.tmp), (width, height), fps=fps, codec=codec, pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
+            quality=None, macro_block_size=1, ffmpeg_log_level="error", output_params=params)
+        self._gen.send(None)
+
+    def append(self, frame: np.ndarray) -> None:
+        self._gen.send(np.ascontiguousarray(frame))
+
+    def finish(self) -> None:
+        if self._gen is not None:
+            self._gen.close()
+            self._gen = None
+
+    def abort(self) -> None:
+        try:
+            self.finish()
+        except Exception:  # noqa: BLE001 - the file is being thrown away anyway
+            pass
+        super().abort()
+
+
+class _GifWriter(_Writer):
+    def __init__(self, out: Path, width: int, height: int, fps: int):
+        super().__init__(out, width, height, fps)
+        self.tmp = _temp_file(out)
+        self.frames: list[Image.Image] = []
+
+    def append(self, frame: np.ndarray) -> None:
+        self.frames.append(Image.fromarray(frame, "RGB"))
+
+    def finish(self) -> None:
+        # Pillow merges identical consecutive frames (adding their delays): a still stretch of
+        # video becomes one GIF frame, the timing stays right.
+        first, *rest = self.frames
+        first.save(self.tmp, format="GIF", save_all=True, append_images=rest,
+                   duration=gif_delays_ms(len(self.frames), self.fps), loop=0)  # loop=0: forever
+        self.frames = []
+
+
+def gif_delays_ms(frames: int, fps: int) -> list[int]:
+    """Per-frame GIF delays. GIF stores whole centiseconds, so 30 fps alternates 30 and 40 ms:
+    frame i still starts within 5 ms of i / fps and the clip keeps its length."""
+    ends = [round((i + 1) * 100 / fps) * 10 for i in range(frames)]
+    return [end - start for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+
+
+class _FramesWriter(_Writer):
+    def __init__(self, out: Path, width: int, height: int, fps: int):
+        super().__init__(out, width, height, fps)
+        self.tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part"))
+        _umask_mode(self.tmp, 0o777)
+        self.count = 0
+
+    def append(self, frame: np.ndarray) -> None:
+        Image.fromarray(frame, "RGB").save(self.tmp / f"frame_{self.count:06d}.png")
+        self.count += 1
+
+    def commit(self) -> None:
+        if self.out.is_dir():  # checked empty before rendering; rename cannot replace a directory
+            self.out.rmdir()
+        os.replace(self.tmp, self.out)
+        self.tmp = None
+
+    def abort(self) -> None:
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+
+def check_output(out: Path, fmt: str, width: int, height: int) -> None:
+    """Refuse, before any rendering, an output that cannot be written."""
+    if fmt in ("mp4", "webm") and (width % 2 or height % 2):
+        raise RecordError(f"{fmt} (yuv420p) needs an even width and height, got {width}x{height}: "
+                          "change --size or --scale, or use --format gif/frames")
+    parent = out.parent
+    if not parent.is_dir():
+        raise RecordError(f"cannot write {out}: directory {parent} does not exist")
+    if fmt == "frames":
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise RecordError(f"cannot write frames to {out}: it exists and is not an empty directory")
+    elif out.is_dir():
+        raise RecordError(f"cannot write {out}: it is a directory")
+
+
+def open_writer(out: Path, fmt: str, width: int, height: int, fps: int) -> _Writer:
+    try:
+        if fmt in ("mp4", "webm"):
+            return _FFmpegWriter(out, width, height, fps, fmt)
+        if fmt == "gif":
+            return _GifWriter(out, width, height, fps)
+        return _FramesWriter(out, width, height, fps)
+    except OSError as exc:
+        raise RecordError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+# ---------------------------------------------------------------------------- models
+
+@dataclass
+class _Run:
+    """One model's rollout: its state, the seed it restarts damage from, its own fire-mask RNG."""
+
+    label: str
+    model: NCA
+    seed_state: torch.Tensor
+    generator: torch.Generator
+    x: torch.Tensor
+
+
+def load_model(source: NCA | str | Path, device: torch.device) -> tuple[NCA, float, str]:
+    """(model on device, seed noise std, label). Accepts an NCA, a checkpoint, run dir or bundle dir."""
+    if isinstance(source, NCA):
+        return source.to(device).eval(), 0.0, "model"
+    try:
+        ckpt = load_checkpoint(source)
+    except CheckpointError as exc:
+        raise RecordError(str(exc)) from None
+    path = Path(source)
+    label = path.name if path.is_dir() or path.name != "checkpoint.pt" else path.parent.name
+    return ckpt.build_model(device), ckpt.train_config.seed_noise, label or str(path)
+
+
+def _new_run(source: NCA | str | Path, device: torch.device, width: int, height: int, seed: int) -> _Run:
+    model, noise, label = load_model(source, device)
+    # A CPU generator where possible: CPU results are then reproducible across machines.
+    generator = torch.Generator(device=device).manual_seed(seed)
+    state = model.seed(1, height, width, noise=noise, generator=generator)
+    return _Run(label, model, state, generator, state.clone())
+
+
+# ---------------------------------------------------------------------------- repair figure
+
+@dataclass
+class RepairFigure:
+    """How long one model took to heal one damage event."""
+
+    model: str
+    damage: str
+    step: int  # when the damage happened
+    steps: int | None  # steps until recovered; None = not recovered
+    until: int  # last step it was watched (end of run, or the next damage)
+    baseline: float  # the style measure just before the damage
+    every: int = MEASURE_EVERY  # measurement cadence: `steps` is exact to this many steps
+    note: str = ""  # why there is no figure, when it could not be measured
+
+    @property
+    def recovered(self) -> bool:
+        return self.steps is not None
+
+    def __str__(self) -> str:
+        if self.note:
+            return f"{self.model}: {self.damage}: not measured ({self.note})"
+        if self.steps is None:
+            return f"{self.model}: {self.damage}: not recovered by step {self.until}"
+        return f"{self.model}: {self.damage}: recovered after {self.steps} steps (measured every {self.every})"
+
+
+@dataclass
+class _Watch:
+    run: int
+    damage: Damage
+    box: tuple[int, int, int, int]
+    loss: torch.nn.Module
+    baseline: float
+
+
+class RepairMeter:
+    """The repair figure: how many steps the damaged region's style takes to come back.
+
+    Measure: the Gram style loss (the training loss, nca.vgg) of the damaged region's crop
+    against the style statistics of the *whole frame just before the damage*. A healthy patch
+    already scores a small non-zero loss against the whole (finite patch, texture variation);
+    that pre-damage value is the baseline, and the region counts as recovered at the first
+    measurement where its loss is within 10% of it. Comparing the region to its own past
+    instead would give a baseline of exactly zero, and "within 10% of zero" never happens.
+    `reset` damages the whole frame, so its measure uses the central half-size patch.
+    """
+
+    def __init__(self, labels: Sequence[str], device: torch.device, every: int):
+        from .vgg import VGGFeatures  # deferred: the VGG weights load only when a figure is wanted
+
+        self.labels = list(labels)
+        self.vgg = VGGFeatures().to(device)
+        self.every = every
+        self.watches: list[_Watch] = []
+        self.figures: list[RepairFigure] = []
+
+    @staticmethod
+    def measure_box(damage: Damage, height: int, width: int) -> tuple[int, int, int, int] | None:
+        """The crop to measure, or None when it would be the whole frame (its baseline is then 0)."""
+        if damage.kind == "reset":
+            top, left, bottom, right = height // 4, width // 4, height - height // 4, width - width // 4
+        else:
+            top, left, bottom, right = damage.box(height, width)
+        # Grow small regions to the minimum VGG can use, staying inside the frame.
+        top, bottom = _widen(top, bottom, height)
+        left, right = _widen(left, right, width)
+        if (bottom - top) * (right - left) == height * width:
+            return None
+        return top, left, bottom, right
+
+    @torch.no_grad()
+    def before_damage(self, step: int, index: int, x: torch.Tensor, damage: Damage) -> None:
+        """Call with the state just before `damage` hits model `index`."""
+        self._close(index, step)  # a new hit ends the watch on an unhealed older one
+        h, w = x.shape[2], x.shape[3]
+        box = self.measure_box(damage, h, w)
+        if box is None:
+            note = f"the region covers the whole {w}x{h} frame; use a larger --size"
+            self.figures.append(RepairFigure(self.labels[index], str(damage), step, None, step, float("nan"),
+                                             self.every, note))
+            return
+        from .vgg import StyleLoss
+
+        rgb = to_rgb(x)
+        loss = StyleLoss(self.vgg, rgb, kind="gram")
+        self.watches.append(_Watch(index, damage, box, loss, float(loss(_crop(rgb, box)))))
+
+    @torch.no_grad()
+    def measure(self, step: int, index: int, x: torch.Tensor) -> None:
+        for watch in [w for w in self.watches if w.run == index]:
+            since = step - watch.damage.step
+            if since <= 0 or since % self.every:
+                continue
+            value = float(watch.loss(_crop(to_rgb(x), watch.box)))
+            if value <= (1.0 + RECOVERY_TOLERANCE) * watch.baseline:
+                self._finish(watch, step, recovered=True)
+
+    def finish(self, step: int) -> None:
+        for index in {w.run for w in self.watches}:
+            self._close(index, step)
+
+    def _close(self, index: int, step: int) -> None:
+        for watch in [w for w in self.watches if w.run == index]:
+            self._finish(watch, step, recovered=False)
+
+    def _finish(self, watch: _Watch, step: int, recovered: bool) -> None:
+        self.watches.remove(watch)
+        steps = step - watch.damage.step if recovered else None
+        self.figures.append(RepairFigure(self.labels[watch.run], str(watch.damage), watch.damage.step,
+                                         steps, step, watch.baseline, self.every))
+
+
+def _widen(lo: int, hi: int, limit: int) -> tuple[int, int]:
+    if limit <= MIN_MEASURE_SIDE:
+        return 0, limit
+    need = MIN_MEASURE_SIDE - (hi - lo)
+    if need <= 0:
+        return lo, hi
+    lo = max(0, lo - (need + 1) // 2)
+    hi = min(limit, lo + MIN_MEASURE_SIDE)
+    return hi - MIN_MEASURE_SIDE, hi
+
+
+def _crop(rgb: torch.Tensor, box: tuple[int, int, int, int]) -> torch.Tensor:
+    top, left, bottom, right = box
+    return rgb[:, :, top:bottom, left:right]
+# ---------------------------------------------------------------------------- frames
+
+def compose(states: Sequence[torch.Tensor], scale: int) -> np.ndarray:
+    """States -> one H x W x 3 uint8 frame: panels side by side, nearest-neighbour upscaled."""
+    panels = []
+    for i, x in enumerate(states):
+        rgb = (to_rgb(x)[0].permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+        if i:
+            panels.append(np.zeros((rgb.shape[0], GRID_GAP, 3), np.uint8))
+        panels.append(rgb)
+    frame = np.concatenate(panels, axis=1) if len(panels) > 1 else panels[0]
+    if scale > 1:
+        frame = frame.repeat(scale, axis=0).repeat(scale, axis=1)
+    return frame
+
+
+def grid_width(width: int, panels: int, scale: int) -> int:
+    """Frame width in pixels; must agree with compose()."""
+    return (panels * width + (panels - 1) * GRID_GAP) * scale
+
+
+class Overlay:
+    """The step counter (and model names in a grid), drawn with Pillow's default font."""
+
+    def __init__(self, height: int, labels: Sequence[str], panel_width: int):
+        size = max(10, height // 18)
+        try:
+            self.font = ImageFont.load_default(size=size)
+        except TypeError:  # Pillow < 10.1 has only the fixed bitmap font
+            self.font = ImageFont.load_default()
+        self.labels = list(labels) if len(labels) > 1 else []
+        self.panel_width = panel_width
+        self.pad = max(2, size // 4)
+
+    def draw(self, frame: np.ndarray, step: int) -> np.ndarray:
+        img = Image.fromarray(frame, "RGB")
+        d = ImageDraw.Draw(img)
+        self._text(d, (self.pad, self.pad), f"step {step}")
+        for i, label in enumerate(self.labels):
+            x = i * self.panel_width + self.pad
+            box = d.textbbox((0, 0), label, font=self.font)
+            self._text(d, (x, img.height - (box[3] - box[1]) - 3 * self.pad), label)
+        return np.asarray(img)
+
+    def _text(self, d: ImageDraw.ImageDraw, xy: tuple[int, int], text: str) -> None:
+        # A dark box behind light text stays readable on any texture.
+        left, top, right, bottom = d.textbbox(xy, text, font=self.font)
+        d.rectangle((left - self.pad, top - self.pad, right + self.pad, bottom + self.pad), fill=(0, 0, 0))
+        d.text(xy, text, font=self.font, fill=(255, 255, 255))
+
+
+class Progress:
+    """A plain one-line progress bar on stderr; silent unless stderr is a terminal."""
+
+    def __init__(self, total: int, enabled: bool, stream=None):
+        self.stream = stream or sys.stderr
+        self.total = total
+        self.enabled = enabled and getattr(self.stream, "isatty", lambda: False)()
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < 0.1 and done < self.total):
+            return
+        self.last = now
+        elapsed = now - self.start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - done) / rate if rate > 0 else 0.0
+        filled = int(30 * done / self.total)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} frames "
+                          f"{rate:5.1f} fps  eta {eta:4.0f}s ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# ---------------------------------------------------------------------------- record
+
+@dataclass
+class RecordResult:
+    path: Path
+    format: str
+    frames: int
+    width: int
+    height: int
+    fps: int
+    steps: int
+    seconds: float  # wall-clock render time
+    bytes: int
+    repairs: list[RepairFigure] = field(default_factory=list)
+
+    def summary(self) -> str:
+        size = f"{self.bytes / 1e6:.2f} MB" if self.bytes >= 1e5 else f"{self.bytes / 1e3:.1f} kB"
+        return (f"wrote {self.path} ({self.format}): {self.frames} frames, {self.width}x{self.height}, "
+                f"{self.fps:g} fps, {size}, rendered in {self.seconds:.1f} s")
+
+
+def _dir_bytes(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.iterdir())
+    return path.stat().st_size
+
+
+def record(model: NCA | str | Path, out: str | Path, *, size: int | str | tuple[int, int] = 256,
+           steps: int = 1200, steps_per_frame: int = 4, fps: int = 30, seed: int = 0, scale: int = 1,
+           format: str | None = None, overlay: bool = False,
+           damage: Iterable[str | Damage] = (), grid: Iterable[NCA | str | Path] = (),
+           device: str | torch.device = "auto", angle: float = 0.0, repair: bool = True,
+           progress: bool = True) -> RecordResult:
+    """Render `model` (and the `grid` models beside it) growing from the seed into `out`.
+
+    Raises RecordError (or DamageError, both ValueError) with a one-line message on bad input;
+    nothing is written in that case.
+    """
+    width, height = parse_size(size)
+    _check_int("steps", steps, 1)
+    _check_int("steps per frame", steps_per_frame, 1, steps)
+    _check_int("fps", fps, 1, 120)
+    _check_int("scale", scale, 1, 16)
+    _check_int("seed", seed, 0, 2**63 - 1)
+    schedule = validate_schedule([d if isinstance(d, Damage) else parse_damage(d) for d in damage], steps)
+    sources = [model, *grid]
+
+    out = Path(out)
+    fmt = format_for(out, format)
+    frame_w, frame_h = grid_width(width, len(sources), scale), height * scale
+    check_output(out, fmt, frame_w, frame_h)
+    if fmt == "gif" and fps > 50:
+        raise RecordError(f"GIF cannot play {fps} fps: browsers slow frames shorter than 20 ms down; use --fps 50 or less")
+    try:
+        dev = device if isinstance(device, torch.device) else pick_device(device)
+    except ValueError as exc:
+        raise RecordError(str(exc)) from None
+
+    runs = [_new_run(src, dev, width, height, seed) for src in sources]
+    labels = _unique([r.label for r in runs])
+    meter = RepairMeter(labels, dev, MEASURE_EVERY) if repair and schedule else None
+    overlay_ = Overlay(frame_h, labels, (width + GRID_GAP) * scale) if overlay else None
+
+    bar = Progress(steps // steps_per_frame + 1, progress)
+    started = time.monotonic()
+    writer = open_writer(out, fmt, frame_w, frame_h, fps)
+    frames = 0
+    try:
+        for step in simulate(runs, steps, schedule, meter, angle, seed):
+            if step % steps_per_frame:
+                continue
+            frame = compose([r.x for r in runs], scale)
+            writer.append(overlay_.draw(frame, step) if overlay_ else frame)
+            frames += 1
+            bar.update(frames)
+        writer.commit()
+    except BaseException as exc:
+        writer.abort()
+        if isinstance(exc, OSError):  # ffmpeg died, disk full: still one line for the user
+            raise RecordError(f"writing {out} failed: {exc}") from None
+        raise
+    finally:
+        bar.close()
+    figures = sorted(meter.figures, key=lambda f: (f.step, labels.index(f.model))) if meter else []
+    return RecordResult(out, fmt, frames, frame_w, frame_h, fps, steps, time.monotonic() - started,
+                        _dir_bytes(out), figures)
+
+
+@torch.no_grad()
+def simulate(runs: list[_Run], steps: int, schedule: list[Damage], meter: RepairMeter | None,
+             angle: float, seed: int) -> Iterable[int]:
+    """Advance every run step by step, applying the damage schedule; yields each step (0..steps)
+    once the states hold it, so the caller can take a frame."""
+    # Damage noise has its own generator: adding a model to the grid never changes the damage.
+    damage_gen = torch.Generator().manual_seed(seed)
+    channels = max(r.model.channels for r in runs)
+    _, _, height, width = runs[0].x.shape
+    pending = list(schedule)
+    for step in range(steps + 1):
+        if step:
+            for run in runs:
+                run.x = run.model(run.x, angle=angle, generator=run.generator)
+        while pending and pending[0].step == step:
+            event = pending.pop(0)
+            noise = None
+            if event.kind == "noise":  # drawn once per event: every grid model gets the same noise
+                noise = torch.rand(channels, height, width, generator=damage_gen) * 2 - 1
+            for i, run in enumerate(runs):
+                if meter:
+                    meter.before_damage(step, i, run.x, event)
+                run.x = apply_damage(event, run.x, run.seed_state, noise)
+        if meter:
+            for i, run in enumerate(runs):
+                meter.measure(step, i, run.x)
+        yield step
+    if meter:
+        meter.finish(steps)
+
+
+def _unique(labels: list[str]) -> list[str]:
+    """Grid labels must tell panels apart: number repeated names."""
+    seen: dict[str, int] = {}
+    result = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        result.append(label if labels.count(label) == 1 else f"{label} #{seen[label]}")
+    return result
+
+
+# ---------------------------------------------------------------------------- CLI
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "record", help="render a video of a model growing and repairing damage",
+        description="Render a video of a texture growing from the seed, with optional damage and repair.",
+        epilog="damage specs: circle@600:x=0.5,y=0.5,r=0.25  half@1200:side=left|right|top|bottom  "
+               "noise@1800:r=0.3[,x=,y=,amp=]  reset@2400  (x, y, r are fractions of the frame)")
+    p.add_argument("model", help="checkpoint file, run directory or model bundle directory")
+    p.add_argument("--out", "-o", required=True, help="output file (.mp4, .gif, .webm) or directory (frames)")
+    p.add_argument("--size", default="256", help="grid size N or WIDTHxHEIGHT in cells (default 256)")
+    p.add_argument("--steps", type=int, default=1200, help="NCA steps to run (default 1200)")
+    p.add_argument("--steps-per-frame", type=int, default=4, help="steps between frames (default 4)")
+    p.add_argument("--fps", type=int, default=30, help="frames per second (default 30)")
+    p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same frames on CPU")
+    p.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling factor (default 1)")
+    p.add_argument("--format", choices=FORMATS, help="default: from the --out extension")
+    p.add_argument("--overlay", action="store_true", help="draw the step counter (and model names)")
+    p.add_argument("--damage", action="extend", nargs="+", default=[], metavar="SPEC",
+                   help="damage event(s) KIND@STEP[:key=value,...]; repeatable")
+    p.add_argument("--grid", action="extend", nargs="+", default=[], metavar="MODEL",
+                   help="more models rendered side by side, same seed and damage")
+    p.add_argument("--angle", type=float, default=0.0, help="rotate the texture by this many degrees")
+    p.add_argument("--no-repair", action="store_true", help="skip the repair figure (no VGG)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_cli)
+    return p
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    try:
+        result = record(
+            args.model, args.out, size=args.size, steps=args.steps, steps_per_frame=args.steps_per_frame,
+            fps=args.fps, seed=args.seed, scale=args.scale, format=args.format, overlay=args.overlay,
+            damage=args.damage, grid=args.grid, device=args.device, angle=np.deg2rad(args.angle).item(),
+            repair=not args.no_repair, progress=not args.quiet)
+    except (RecordError, DamageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing written", file=sys.stderr)
+        return 130
+    print(result.summary())
+    for figure in result.repairs:
+        print(f"repair {figure}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m nca.record ...` works before the `nca` CLI wires the subcommand in."""
+    parser = argparse.ArgumentParser(prog="nca")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["record", *(argv if argv is not None else sys.argv[1:])])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
