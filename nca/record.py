@@ -82,7 +82,7 @@ def format_for(out: Path, fmt: str | None) -> str:
     ext = out.suffix.lower().lstrip(".")
     if ext in ("mp4", "gif", "webm"):
         return ext
-    if ext in ("", "png"):
+    if not ext:
         return "frames"
     raise RecordError(f"cannot tell the format from {out.name!r}; use .mp4, .gif, .webm, a directory, or --format")
 
@@ -187,7 +187,8 @@ class _GifWriter(_Writer):
         self.frames: list[Image.Image] = []
 
     def append(self, frame: np.ndarray) -> None:
-        self.frames.append(Image.fromarray(frame, "RGB"))
+        # Palette now (what Pillow's GIF writer would do at save time): a third of the memory.
+        self.frames.append(Image.fromarray(frame, "RGB").convert("P", palette=Image.Palette.ADAPTIVE))
 
     def finish(self) -> None:
         # Pillow merges identical consecutive frames (adding their delays): a still stretch of
@@ -265,27 +266,32 @@ class _Run:
     seed_state: torch.Tensor
     generator: torch.Generator
     x: torch.Tensor
+    style: torch.Tensor | None  # 1 x 3 x h x w in [0, 1]: the image it was trained on, when known
 
 
-def load_model(source: NCA | str | Path, device: torch.device) -> tuple[NCA, float, str]:
-    """(model on device, seed noise std, label). Accepts an NCA, a checkpoint, run dir or bundle dir."""
+def load_model(source: NCA | str | Path, device: torch.device) -> tuple[NCA, float, torch.Tensor | None, str]:
+    """(model on device, seed noise std, style image or None, label) from an NCA, a checkpoint file,
+    a run directory or a model bundle directory."""
     if isinstance(source, NCA):
-        return source.to(device).eval(), 0.0, "model"
+        return source.to(device).eval(), 0.0, None, "model"
     try:
         ckpt = load_checkpoint(source)
     except CheckpointError as exc:
         raise RecordError(str(exc)) from None
     path = Path(source)
     label = path.name if path.is_dir() or path.name != "checkpoint.pt" else path.parent.name
-    return ckpt.build_model(device), ckpt.train_config.seed_noise, label or str(path)
+    style = getattr(ckpt, "style_image", None)  # H x W x 3 uint8; older checkpoints have none
+    if style is not None:
+        style = (style.permute(2, 0, 1)[None].float() / 255.0).to(device)
+    return ckpt.build_model(device), ckpt.train_config.seed_noise, style, label or str(path)
 
 
 def _new_run(source: NCA | str | Path, device: torch.device, width: int, height: int, seed: int) -> _Run:
-    model, noise, label = load_model(source, device)
-    # A CPU generator where possible: CPU results are then reproducible across machines.
+    model, noise, style, label = load_model(source, device)
+    # One generator per model, all seeded alike: grid panels see the same fire-mask stream.
     generator = torch.Generator(device=device).manual_seed(seed)
     state = model.seed(1, height, width, noise=noise, generator=generator)
-    return _Run(label, model, state, generator, state.clone())
+    return _Run(label, model, state, generator, state.clone(), style)
 
 
 # ---------------------------------------------------------------------------- repair figure
@@ -328,52 +334,63 @@ class RepairMeter:
     """The repair figure: how many steps the damaged region's style takes to come back.
 
     Measure: the Gram style loss (the training loss, nca.vgg) of the damaged region's crop
-    against the style statistics of the *whole frame just before the damage*. A healthy patch
-    already scores a small non-zero loss against the whole (finite patch, texture variation);
-    that pre-damage value is the baseline, and the region counts as recovered at the first
-    measurement where its loss is within 10% of it. Comparing the region to its own past
-    instead would give a baseline of exactly zero, and "within 10% of zero" never happens.
-    `reset` damages the whole frame, so its measure uses the central half-size patch.
+    against a reference: the style image the model was trained on when the checkpoint carries
+    it, otherwise the *whole frame just before the damage*. The crop's loss just before the
+    damage is the baseline (non-zero: a finite patch never matches the reference exactly), and
+    the region counts as recovered at the first measurement within 10% of it. Comparing the
+    region to its own past instead would give a baseline of exactly zero, and "within 10% of
+    zero" never happens. For the same reason, with the frame as reference a region may not be
+    the whole frame: `reset` is then measured on the central half-size patch.
     """
 
     def __init__(self, labels: Sequence[str], device: torch.device, every: int):
-        from .vgg import VGGFeatures  # deferred: the VGG weights load only when a figure is wanted
+        from .vgg import VGGFeatures, WeightsError  # deferred: VGG loads only when a figure is wanted
 
         self.labels = list(labels)
-        self.vgg = VGGFeatures().to(device)
+        try:
+            self.vgg = VGGFeatures().to(device)
+        except WeightsError as exc:
+            raise RecordError(f"{exc} (or pass --no-repair to skip the repair figure)") from None
         self.every = every
         self.watches: list[_Watch] = []
         self.figures: list[RepairFigure] = []
 
     @staticmethod
-    def measure_box(damage: Damage, height: int, width: int) -> tuple[int, int, int, int] | None:
-        """The crop to measure, or None when it would be the whole frame (its baseline is then 0)."""
-        if damage.kind == "reset":
+    def measure_box(damage: Damage, height: int, width: int,
+                    whole_ok: bool = False) -> tuple[int, int, int, int] | None:
+        """The crop to measure; None when it would be the whole frame and that is not `whole_ok`,
+        or when the frame is too small for VGG."""
+        if min(height, width) < MIN_MEASURE_SIDE:
+            return None
+        if damage.kind == "reset" and not whole_ok:
             top, left, bottom, right = height // 4, width // 4, height - height // 4, width - width // 4
         else:
             top, left, bottom, right = damage.box(height, width)
         # Grow small regions to the minimum VGG can use, staying inside the frame.
         top, bottom = _widen(top, bottom, height)
         left, right = _widen(left, right, width)
-        if (bottom - top) * (right - left) == height * width:
+        if (bottom - top) * (right - left) == height * width and not whole_ok:
             return None
         return top, left, bottom, right
 
     @torch.no_grad()
-    def before_damage(self, step: int, index: int, x: torch.Tensor, damage: Damage) -> None:
-        """Call with the state just before `damage` hits model `index`."""
+    def before_damage(self, step: int, index: int, x: torch.Tensor, damage: Damage,
+                      style: torch.Tensor | None = None) -> None:
+        """Call with the state just before `damage` hits model `index` (and its style image, if known)."""
         self._close(index, step)  # a new hit ends the watch on an unhealed older one
         h, w = x.shape[2], x.shape[3]
-        box = self.measure_box(damage, h, w)
+        box = self.measure_box(damage, h, w, whole_ok=style is not None)
         if box is None:
             note = f"the region covers the whole {w}x{h} frame; use a larger --size"
+            if min(h, w) < MIN_MEASURE_SIDE:
+                note = f"VGG needs a frame of at least {MIN_MEASURE_SIDE}x{MIN_MEASURE_SIDE}"
             self.figures.append(RepairFigure(self.labels[index], str(damage), step, None, step, float("nan"),
                                              self.every, note))
             return
         from .vgg import StyleLoss
 
         rgb = to_rgb(x)
-        loss = StyleLoss(self.vgg, rgb, kind="gram")
+        loss = StyleLoss(self.vgg, rgb if style is None else style, kind="gram")
         self.watches.append(_Watch(index, damage, box, loss, float(loss(_crop(rgb, box)))))
 
     @torch.no_grad()
@@ -402,8 +419,6 @@ class RepairMeter:
 
 
 def _widen(lo: int, hi: int, limit: int) -> tuple[int, int]:
-    if limit <= MIN_MEASURE_SIDE:
-        return 0, limit
     need = MIN_MEASURE_SIDE - (hi - lo)
     if need <= 0:
         return lo, hi
@@ -604,7 +619,7 @@ def simulate(runs: list[_Run], steps: int, schedule: list[Damage], meter: Repair
                 noise = torch.rand(channels, height, width, generator=damage_gen) * 2 - 1
             for i, run in enumerate(runs):
                 if meter:
-                    meter.before_damage(step, i, run.x, event)
+                    meter.before_damage(step, i, run.x, event, run.style)
                 run.x = apply_damage(event, run.x, run.seed_state, noise)
         if meter:
             for i, run in enumerate(runs):

@@ -167,3 +167,29 @@ def test_progress_bar_only_on_a_terminal():
     quiet = Tty()
     Progress(4, False, quiet).update(4)
     assert quiet.getvalue() == ""
+
+
+def test_repair_measured_against_the_style_image_when_the_checkpoint_has_one(make_checkpoint, tmp_path,
+                                                                            monkeypatch):
+    import torch
+
+    import nca.record as rec
+
+    real = rec.load_checkpoint
+
+    def with_style(path):
+        ckpt = real(path)
+        ckpt.style_image = torch.randint(0, 256, (40, 48, 3), dtype=torch.uint8)  # as train stores it
+        return ckpt
+
+    monkeypatch.setattr(rec, "load_checkpoint", with_style)
+    # With a style image even a whole-frame reset has a figure: the frame is compared with the style.
+    result = record(make_checkpoint(), tmp_path / "r.gif", size=32, steps=32, steps_per_frame=8,
+                    damage=["reset@8"], device="cpu")
+    (figure,) = result.repairs
+    assert figure.note == "" and figure.baseline > 0
+
+
+def test_repair_not_measured_on_frames_too_small_for_vgg(tmp_path):
+    result = record(random_model(), tmp_path / "r.gif", size=24, steps=16, damage=["circle@8"], device="cpu")
+    assert "not measured (VGG needs a frame of at least 32x32)" in str(result.repairs[0])
