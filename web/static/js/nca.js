@@ -24,6 +24,7 @@
 //   nca.format      // 'RGBA32F' | 'RGBA16F' (read-only): what the state is stored in
 //   nca.stepCount   // steps since the last reset / setState
 //   nca.width, nca.height, nca.channels, nca.model (the parsed model.json)
+//   nca.sync();     // block until the GPU has run every queued pass (honest timing, recording)
 //   nca.dispose();
 //
 // Shader compile errors throw ShaderError (from gl.js) whose message holds the GLSL info log
@@ -188,6 +189,15 @@ export class NCA {
     }
     gl.bindFramebuffer(gl.READ_FRAMEBUFFER, null);
     return out;
+  }
+
+  // gl.finish() may return early in some browsers; reading one texel back cannot.
+  sync() {
+    const gl = this.gl;
+    gl.bindFramebuffer(gl.READ_FRAMEBUFFER, this._state.read.framebuffer);
+    gl.readBuffer(gl.COLOR_ATTACHMENT0);
+    gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, new Float32Array(4));
+    gl.bindFramebuffer(gl.READ_FRAMEBUFFER, null);
   }
 
   dispose() {
