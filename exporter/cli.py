@@ -47,6 +47,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = configure(argparse.ArgumentParser(prog="python -m exporter", description=add_parser.__doc__))
-    parser.description = "Export an NCA checkpoint to a WebGL model bundle."
+    parser = configure(argparse.ArgumentParser(
+        prog="python -m exporter", description="Export an NCA checkpoint to a WebGL model bundle."))
     return run(parser.parse_args(argv))
