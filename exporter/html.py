@@ -33,6 +33,8 @@ def script_json(value: Any) -> str:
 
 def standalone_html(info: dict[str, Any], sources: dict[str, str], title: str | None = None) -> str:
     engine = "\n".join(inline_module((JS_DIR / f).read_text(encoding="utf-8")) for f in ("gl.js", "nca.js"))
+    if "</script" in engine.lower():  # would end the inline <script> element early
+        raise ValueError("the engine's JavaScript contains '</script': it cannot be inlined")
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True, keep_trailing_newline=True)
     template = env.from_string(TEMPLATE.read_text(encoding="utf-8"))
     return template.render(
