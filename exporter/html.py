@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 JS_DIR = Path(__file__).resolve().parent.parent / "web" / "static" / "js"
 TEMPLATE = Path(__file__).resolve().parent / "standalone.html.j2"
@@ -39,6 +40,6 @@ def standalone_html(info: dict[str, Any], sources: dict[str, str], title: str | 
     template = env.from_string(TEMPLATE.read_text(encoding="utf-8"))
     return template.render(
         title=title or info["name"],
-        bundle_json=jinja2.utils.markupsafe.Markup(script_json({"model": info, "sources": sources})),
-        engine=jinja2.utils.markupsafe.Markup(engine),
+        bundle_json=Markup(script_json({"model": info, "sources": sources})),
+        engine=Markup(engine),
     )
