@@ -645,8 +645,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "record", help="render a video of a model growing and repairing damage",
         description="Render a video of a texture growing from the seed, with optional damage and repair.",
-        epilog="damage specs: circle@600:x=0.5,y=0.5,r=0.25  half@1200:side=left|right|top|bottom  "
-               "noise@1800:r=0.3[,x=,y=,amp=]  reset@2400  (x, y, r are fractions of the frame)")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="damage specs (x, y: fractions of width and height; r: of the shorter side):\n"
+               "  circle@600:x=0.5,y=0.5,r=0.25   erase a disc back to the seed\n"
+               "  half@1200:side=left             erase a half (left, right, top, bottom)\n"
+               "  noise@1800:r=0.3                fill a disc with noise (x, y, r, amp)\n"
+               "  reset@2400                      everything back to the seed\n"
+               "example: nca record runs/leopard --out leopard.mp4 --damage circle@600 --overlay")
     p.add_argument("model", help="checkpoint file, run directory or model bundle directory")
     p.add_argument("--out", "-o", required=True, help="output file (.mp4, .gif, .webm) or directory (frames)")
     p.add_argument("--size", default="256", help="grid size N or WIDTHxHEIGHT in cells (default 256)")

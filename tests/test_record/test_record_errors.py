@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import pytest
 
-import nca.record as rec
 from nca.record import main, record
 from tests.conftest import TEXTURES, random_model
+
+# The module itself, not `nca.record` the attribute: the package re-exports the record() function
+# under that name, and `import nca.record as rec` would then bind the function.
+rec = importlib.import_module("nca.record")
 
 
 @pytest.fixture
@@ -147,3 +151,13 @@ def test_directory_refusing_the_temp_file(run, monkeypatch):
     monkeypatch.setattr(rec.tempfile, "mkdtemp", denied)
     assert_refused(run(), "cannot write")
     assert_refused(run(out="frames"), "Permission denied")
+
+
+def test_wired_into_the_nca_cli(make_checkpoint, tmp_path, capsys):
+    cli = pytest.importorskip("nca.cli")
+    model = str(make_checkpoint())
+    assert cli.main(["record", model, "--out", str(tmp_path / "v.gif"), "--size", "32", "--steps", "8"]) == 0
+    assert cli.main(["record", model, "--out", str(tmp_path / "w.gif"), "--damage", "square@3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: unknown damage kind 'square' in 'square@3'; choose one of circle, half, noise, reset"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt", "v.gif"]
