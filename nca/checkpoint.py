@@ -35,6 +35,7 @@ class Checkpoint:
     train_config: TrainConfig
     state_dict: dict[str, torch.Tensor]
     meta: dict[str, Any] = field(default_factory=dict)
+    style_image: torch.Tensor | None = None  # H x W x 3 uint8, the style as trained on (resized)
     path: Path | None = None
 
     def build_model(self, device: torch.device | str = "cpu") -> NCA:
@@ -56,7 +57,10 @@ def atomic_save(obj: Any, path: Path) -> None:
         raise
 
 
-def save_checkpoint(path: Path, model: NCA, train_config: TrainConfig, meta: dict[str, Any]) -> None:
+def save_checkpoint(path: Path, model: NCA, train_config: TrainConfig, meta: dict[str, Any],
+                    style_image: torch.Tensor | None = None) -> None:
+    """`style_image` (H x W x 3 uint8) travels with the weights so that evaluation, thumbnails
+    and the studio can show and measure against exactly what the model was trained on."""
     payload = {
         "format": FORMAT,
         "version": VERSION,
@@ -65,6 +69,8 @@ def save_checkpoint(path: Path, model: NCA, train_config: TrainConfig, meta: dic
         "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "meta": dict(meta),
     }
+    if style_image is not None:
+        payload["style_image"] = style_image.detach().cpu().to(torch.uint8).contiguous()
     atomic_save(payload, Path(path))
 
 
@@ -104,4 +110,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{file}: invalid config in checkpoint: {exc}") from None
     except (KeyError, TypeError, AttributeError) as exc:
         raise CheckpointError(f"{file}: checkpoint is missing {exc}") from None
-    return Checkpoint(model_config, train_config, state, dict(payload.get("meta", {})), file)
+    style = payload.get("style_image")
+    if style is not None and not (isinstance(style, torch.Tensor) and style.dim() == 3 and style.shape[2] == 3):
+        raise CheckpointError(f"{file}: style image in checkpoint is malformed")
+    return Checkpoint(model_config, train_config, state, dict(payload.get("meta", {})), style, file)

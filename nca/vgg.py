@@ -95,7 +95,10 @@ def gram(f: torch.Tensor) -> torch.Tensor:
 class StyleLoss(nn.Module):
     """Distance between the style statistics of an image batch and one target image.
 
-    kind="gram": mean squared difference of Gram matrices, per-layer weighted.
+    kind="gram": mean squared difference of Gram matrices, per-layer weighted. Each layer's
+    term is divided by the mean square of the target's Gram at that layer: raw magnitudes
+    differ by ~700x between relu1_1 and relu5_1 in this network, so without it the deep
+    layers (large-scale structure) would be ignored whatever the weights say.
     kind="swd": sliced Wasserstein: project features on random directions, sort, compare;
     matches the whole feature distribution, not just its second moments (better colours).
     """
@@ -110,6 +113,7 @@ class StyleLoss(nn.Module):
         with torch.no_grad():
             feats = vgg(target_rgb)
             self.target_grams = [gram(f) for f in feats]
+            self.gram_scales = [1.0 / (g.square().mean().item() + 1e-8) for g in self.target_grams]
             self.target_feats = [f.flatten(2) for f in feats]  # 1 x C x N, for SWD
 
     def forward(self, rgb: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -124,9 +128,9 @@ class StyleLoss(nn.Module):
 
     def gram_loss_per_sample(self, feats: list[torch.Tensor]) -> torch.Tensor:
         total = feats[0].new_zeros(feats[0].shape[0])
-        for f, tg, w in zip(feats, self.target_grams, self.layer_weights):
+        for f, tg, w, scale in zip(feats, self.target_grams, self.layer_weights, self.gram_scales):
             if w:
-                total = total + w * (gram(f) - tg).square().mean(dim=(1, 2))
+                total = total + (w * scale) * (gram(f) - tg).square().mean(dim=(1, 2))
         return total
 
     def swd_loss(self, feats: list[torch.Tensor], generator: torch.Generator | None) -> torch.Tensor:
@@ -134,13 +138,14 @@ class StyleLoss(nn.Module):
         for f, target, w in zip(feats, self.target_feats, self.layer_weights):
             if not w:
                 continue
-            b, c = f.shape[:2]
-            x = f.flatten(2)  # B x C x N
-            proj = torch.randn(c, self.projections, generator=generator, device=f.device if generator is None else "cpu")
+            c = f.shape[1]
+            # Directions drawn on the CPU so a seeded CPU generator reproduces them on any device.
+            proj = torch.randn(c, self.projections, generator=generator)
             proj = (proj / proj.norm(dim=0, keepdim=True)).to(f.device)
-            px = torch.einsum("bcn,cp->bpn", x, proj).sort(dim=-1).values
+            px = torch.einsum("bcn,cp->bpn", f.flatten(2), proj).sort(dim=-1).values
             pt = torch.einsum("bcn,cp->bpn", target, proj).sort(dim=-1).values
-            if pt.shape[-1] != px.shape[-1]:  # different sizes: compare quantiles
+            if pt.shape[-1] != px.shape[-1]:  # different sizes: compare matching quantiles
                 pt = F.interpolate(pt, size=px.shape[-1], mode="nearest")
-            total = total + w * (px - pt).square().mean()
+            scale = 1.0 / (pt.square().mean().item() + 1e-8)  # same per-layer balancing as the Gram loss
+            total = total + (w * scale) * (px - pt).square().mean()
         return total

@@ -1,0 +1,109 @@
+import json
+
+import pytest
+import torch
+
+from nca.checkpoint import Checkpoint, load_checkpoint
+from nca.evaluate import evaluate
+from nca.model import NCA
+from nca.train import TrainingError, train
+from tests.conftest import TEXTURES
+
+STYLE = TEXTURES / "pebbles.png"
+FAST = dict(preset="tiny", quiet=True, compile_step=False)
+
+
+def losses(run_dir):
+    return [json.loads(line)["loss"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_training_reduces_the_loss_and_writes_a_run_directory(tmp_path):
+    result = train(STYLE, tmp_path / "run", iterations=60, lr=3e-3, **FAST)
+    run = result.out_dir
+    for name in ("checkpoint.pt", "resume.pt", "metrics.jsonl", "loss.png", "preview_pool.png",
+                 "preview_rollout.png", "style.png"):
+        assert (run / name).is_file(), name
+    curve = losses(run)
+    assert len(curve) == 60
+    # Per-iteration losses are noisy (random rollout lengths and pool samples), so judge the
+    # model instead: the texture it grows from the seed must have moved towards the style.
+    ckpt = load_checkpoint(run)
+    untrained = Checkpoint(ckpt.model_config, ckpt.train_config, NCA(ckpt.model_config).state_dict(), {},
+                           ckpt.style_image)
+    before = evaluate(untrained, size=64, steps=(24,), device="cpu")["steps"][24]["style_ratio"]
+    after = evaluate(ckpt, size=64, steps=(24,), device="cpu")["steps"][24]["style_ratio"]
+    assert after < 0.7 * before, (before, after)
+    assert ckpt.meta["iterations"] == 60
+    assert ckpt.meta["final_loss"] == pytest.approx(curve[-1])
+    assert len(ckpt.meta["style_sha256"]) == 64 and ckpt.meta["wall_time"] > 0
+    assert ckpt.style_image.shape == (64, 64, 3) and ckpt.style_image.dtype == torch.uint8
+
+
+def test_same_seed_gives_the_same_loss_curve(tmp_path):
+    a = train(STYLE, tmp_path / "a", iterations=8, seed=3, **FAST)
+    b = train(STYLE, tmp_path / "b", iterations=8, seed=3, **FAST)
+    c = train(STYLE, tmp_path / "c", iterations=8, seed=4, **FAST)
+    assert losses(a.out_dir) == losses(b.out_dir)
+    assert losses(a.out_dir) != losses(c.out_dir)
+
+
+def test_checkpoint_round_trip_gives_the_same_model(tmp_path):
+    result = train(STYLE, tmp_path / "run", iterations=5, **FAST)
+    model = load_checkpoint(result.checkpoint).build_model()
+    again = load_checkpoint(result.out_dir).build_model()
+    x = torch.randn(1, model.channels, 16, 16) * 0.2
+    assert torch.equal(model(x, fire_rate=1.0), again(x, fire_rate=1.0))
+    assert model.w2.abs().sum() > 0  # training moved the zero-initialised layer
+
+
+def test_resume_continues_where_the_run_stopped(tmp_path):
+    straight = train(STYLE, tmp_path / "straight", iterations=20, **FAST)
+    run = tmp_path / "resumed"
+    train(STYLE, run, iterations=10, **FAST)
+    resumed = train(STYLE, run, resume=True, iterations=20, quiet=True, compile_step=False)
+    assert resumed.iterations == 20
+    assert [json.loads(x)["iteration"] for x in (run / "metrics.jsonl").read_text().splitlines()] == list(range(1, 21))
+    # The pool is stored in half precision, so the curve after resuming is close, not bit-identical.
+    assert losses(run)[:10] == losses(straight.out_dir)[:10]
+    assert load_checkpoint(run).meta["iterations"] == 20
+
+
+def test_resume_refuses_a_finished_run_and_a_different_image(tmp_path):
+    run = tmp_path / "run"
+    train(STYLE, run, iterations=4, **FAST)
+    with pytest.raises(TrainingError, match="already has 4 of 4"):
+        train(STYLE, run, resume=True, quiet=True)
+    with pytest.raises(TrainingError, match="different style image"):
+        train(TEXTURES / "rust.png", run, resume=True, iterations=8, quiet=True, compile_step=False)
+    with pytest.raises(TrainingError, match="nothing to resume"):
+        train(STYLE, tmp_path / "empty", resume=True, quiet=True)
+
+
+def test_non_finite_loss_never_reaches_a_checkpoint(tmp_path):
+    """A VGG weights file with a NaN makes every loss NaN: each step is discarded with a lower
+    learning rate, the run stops with a clear message, and no checkpoint holds bad weights."""
+    from nca.vgg import default_weights_path
+
+    state = torch.load(default_weights_path(), weights_only=True)
+    state["42.bias"][0] = float("nan")
+    weights = tmp_path / "nan_vgg.pth"
+    torch.save(state, weights)
+    run = tmp_path / "run"
+    with pytest.raises(TrainingError, match="not finite 8 times"):
+        train(STYLE, run, iterations=20, vgg_weights=str(weights), **FAST)
+    events = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in events] == ["non_finite_loss"] * 8
+    assert events[-1]["lr"] == pytest.approx(events[0]["lr"] / 2 ** 7)
+    assert not (run / "checkpoint.pt").exists()
+
+
+def test_swd_loss_and_small_model_train(tmp_path):
+    result = train(STYLE, tmp_path / "swd", iterations=30, loss="swd", channels=4, hidden=8, lr=3e-3, **FAST)
+    curve = losses(result.out_dir)
+    assert sum(curve[-5:]) < sum(curve[:5])
+    assert load_checkpoint(result.checkpoint).model_config.parameter_count == 168
+
+
+def test_damage_augmentation_runs(tmp_path):
+    result = train(STYLE, tmp_path / "dmg", iterations=3, damage_samples=1, **FAST)
+    assert result.iterations == 3

@@ -1,0 +1,62 @@
+import pytest
+import torch
+
+from nca.image import image_to_tensor, load_style
+from nca.vgg import STYLE_LAYERS, StyleLoss, VGGFeatures, WeightsError, default_weights_path
+from tests.conftest import TEXTURES
+
+
+@pytest.fixture(scope="module")
+def vgg():
+    return VGGFeatures()
+
+
+def test_real_weights_load_and_give_the_expected_gram_shapes(vgg):
+    assert default_weights_path().name == "vgg_normalised.pth"
+    feats = vgg(torch.rand(2, 3, 64, 64))
+    assert len(feats) == len(STYLE_LAYERS)
+    assert [f.shape[1] for f in feats] == [64, 128, 256, 512, 512]
+    assert [f.shape[2] for f in feats] == [64, 32, 16, 8, 4]
+    loss = StyleLoss(vgg, torch.rand(1, 3, 64, 64))
+    assert [g.shape for g in loss.target_grams] == [(1, c, c) for c in (64, 128, 256, 512, 512)]
+    assert not any(p.requires_grad for p in vgg.parameters())
+
+
+def test_first_layer_turns_rgb_into_mean_subtracted_bgr(vgg):
+    white = vgg.prep(torch.ones(1, 3, 1, 1)).flatten()
+    # BGR * 255 minus the ImageNet means (B, G, R) = (103.939, 116.779, 123.68)
+    assert torch.allclose(white, torch.tensor([255 - 103.939, 255 - 116.779, 255 - 123.68]), atol=0.01)
+
+
+def test_style_loss_tells_textures_apart(vgg):
+    def style(name):
+        img, _ = load_style(TEXTURES / name, 96)
+        return image_to_tensor(img)[:, :, :64, :64]
+
+    pebbles, leopard = style("pebbles.png"), style("leopard.png")
+    for kind in ("gram", "swd"):
+        loss = StyleLoss(vgg, pebbles, kind=kind)
+        gen = torch.Generator().manual_seed(0)
+        same = float(loss(torch.roll(pebbles, (20, 13), (2, 3)), generator=gen))
+        other = float(loss(leopard, generator=gen))
+        flat = float(loss(pebbles.mean(dim=(2, 3), keepdim=True).expand_as(pebbles), generator=gen))
+        assert same < 0.2 * other, kind
+        assert same < 0.2 * flat, kind
+
+
+def test_max_pool_variant_differs(vgg):
+    x = torch.rand(1, 3, 32, 32)
+    maxed = VGGFeatures(pool="max")
+    assert not torch.allclose(vgg(x)[2], maxed(x)[2])
+
+
+def test_unreadable_weights_file_gives_one_clear_error(tmp_path):
+    bad = tmp_path / "vgg.pth"
+    bad.write_bytes(b"not a torch file")
+    with pytest.raises(WeightsError, match="cannot read VGG weights"):
+        VGGFeatures(bad)
+    with pytest.raises(WeightsError, match="not found"):
+        VGGFeatures(tmp_path / "missing.pth")
+    torch.save({"0.weight": torch.zeros(3, 3, 1, 1)}, bad)
+    with pytest.raises(WeightsError, match="not a normalised VGG-19"):
+        VGGFeatures(bad)
