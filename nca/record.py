@@ -158,11 +158,17 @@ class _FFmpegWriter(_Writer):
         import imageio_ffmpeg  # deferred: only video formats need the ffmpeg binary
 
         codec, params = self.CODECS[fmt]
+        self._gen = None
         self.tmp = _temp_file(out)
-        self._gen = imageio_ffmpeg.write_frames(
-            str(self.tmp), (width, height), fps=fps, codec=codec, pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
-            quality=None, macro_block_size=1, ffmpeg_log_level="error", output_params=params)
-        self._gen.send(None)
+        try:
+            self._gen = imageio_ffmpeg.write_frames(
+                str(self.tmp), (width, height), fps=fps, codec=codec, pix_fmt_in="rgb24",
+                pix_fmt_out="yuv420p", quality=None, macro_block_size=1, ffmpeg_log_level="error",
+                output_params=params)
+            self._gen.send(None)  # starts ffmpeg
+        except BaseException:
+            self.abort()
+            raise
 
     def append(self, frame: np.ndarray) -> None:
         self._gen.send(np.ascontiguousarray(frame))
@@ -279,7 +285,8 @@ def load_model(source: NCA | str | Path, device: torch.device) -> tuple[NCA, flo
     except CheckpointError as exc:
         raise RecordError(str(exc)) from None
     path = Path(source)
-    label = path.name if path.is_dir() or path.name != "checkpoint.pt" else path.parent.name
+    # Name panels after what the user typed: the run/bundle directory, or the file's stem.
+    label = path.name if path.is_dir() else path.parent.name if path.name == "checkpoint.pt" else path.stem
     style = getattr(ckpt, "style_image", None)  # H x W x 3 uint8; older checkpoints have none
     if style is not None:
         style = (style.permute(2, 0, 1)[None].float() / 255.0).to(device)

@@ -161,3 +161,14 @@ def test_wired_into_the_nca_cli(make_checkpoint, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: unknown damage kind 'square' in 'square@3'; choose one of circle, half, noise, reset"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt", "v.gif"]
+
+
+def test_encoder_that_fails_to_start_leaves_nothing(run, monkeypatch):
+    import imageio_ffmpeg
+
+    def broken(*args, **kwargs):
+        raise OSError(2, "No such file or directory: 'ffmpeg'")
+        yield  # a generator, like the real write_frames
+
+    monkeypatch.setattr(imageio_ffmpeg, "write_frames", broken)
+    assert_refused(run(), "No such file or directory")

@@ -118,17 +118,17 @@ def test_overlay_draws_the_step_counter(tmp_path):
 
 def test_repair_figure_for_each_event_and_model(tmp_path, capsys):
     model_dir = tmp_path / "run"
-    code = main([str(_checkpoint(model_dir)), "--out", str(tmp_path / "r.gif"), "--size", "48", "--steps", "80",
-                 "--damage", "circle@32:r=0.3", "--damage", "reset@64", "--grid", str(model_dir), "--device", "cpu"])
+    code = main([str(_checkpoint(model_dir)), "--out", str(tmp_path / "r.gif"), "--size", "48", "--steps", "48",
+                 "--damage", "circle@16:r=0.3", "--damage", "reset@32", "--grid", str(model_dir), "--device", "cpu"])
     assert code == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("repair ")]
     assert len(lines) == 4  # 2 events x 2 models
-    assert lines[0].startswith("repair run #1: circle@32:r=0.3: ")
+    assert lines[0].startswith("repair run #1: circle@16:r=0.3: ")
     assert all(("recovered after" in line) or ("not recovered by step" in line) for line in lines)
 
 
 def test_repair_figure_records_steps_and_baseline(tmp_path):
-    result = record(random_model(), tmp_path / "r", size=64, steps=64, steps_per_frame=8,
+    result = record(random_model(), tmp_path / "r", size=48, steps=48, steps_per_frame=8,
                     damage=["half@16:side=right"], device="cpu")
     (figure,) = result.repairs
     assert figure.damage == "half@16:side=right" and figure.step == 16 and figure.baseline > 0
