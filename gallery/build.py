@@ -1,0 +1,103 @@
+"""Rebuild the bundled gallery: train every recipe, export it to web/models/, evaluate it.
+
+    python gallery/build.py [--jobs 2] [--only leopard,rust] [--threads 1] [--skip-trained]
+
+Long (about 10-20 CPU-minutes per model); not part of the tests. Runs recipes in parallel
+worker processes, one torch thread each: two 2-thread processes on two cores spend most of
+their time waiting on each other's OpenMP barriers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RUNS = REPO / "runs" / "gallery"
+MODELS = REPO / "web" / "models"
+REPORT = HERE / "quality.json"
+RECIPE_KEYS = {"name", "style", "preset"}
+
+
+def load_recipes() -> list[dict]:
+    return json.loads((HERE / "recipes.json").read_text())["models"]
+
+
+def build_one(recipe: dict, threads: int, skip_trained: bool) -> dict:
+    """Train, export and evaluate one recipe (runs inside a worker process)."""
+    sys.path.insert(0, str(REPO))
+    import exporter
+    from nca.evaluate import evaluate
+    from nca.train import train
+
+    run_dir = RUNS / recipe["name"]
+    overrides = {k: v for k, v in recipe.items() if k not in RECIPE_KEYS}
+    t0 = time.time()
+    if not (skip_trained and (run_dir / "checkpoint.pt").exists()):
+        train(HERE / "styles" / recipe["style"], run_dir, preset=recipe["preset"], threads=threads, **overrides)
+    exporter.export(run_dir, MODELS, name=recipe["name"])
+    report = evaluate(run_dir, size=128, steps=(500, 2000, 5000))
+    pictures = [report["target"]] + list(report["frames"].values())
+    from nca.previews import image_grid
+    image_grid(pictures, pad=4).save(run_dir / "evaluate.png")
+    return {"name": recipe["name"], "minutes": round((time.time() - t0) / 60, 1),
+            "steps": report["steps"], "rise": report["rise"]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--only", help="comma-separated recipe names")
+    ap.add_argument("--skip-trained", action="store_true", help="re-export and re-evaluate existing runs")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    recipes = load_recipes()
+
+    if args.worker:  # child process: one recipe, JSON result on stdout
+        recipe = next(r for r in recipes if r["name"] == args.worker)
+        print(json.dumps(build_one(recipe, args.threads, args.skip_trained)), flush=True)
+        return 0
+
+    wanted = set(args.only.split(",")) if args.only else {r["name"] for r in recipes}
+    queue = [r for r in recipes if r["name"] in wanted]
+    report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
+    running: list[tuple[str, subprocess.Popen]] = []
+    failed = []
+    while queue or running:
+        while queue and len(running) < args.jobs:
+            recipe = queue.pop(0)
+            RUNS.mkdir(parents=True, exist_ok=True)
+            log = (RUNS / f"{recipe['name']}.log").open("w")
+            cmd = [sys.executable, __file__, "--worker", recipe["name"], "--threads", str(args.threads)]
+            if args.skip_trained:
+                cmd.append("--skip-trained")
+            running.append((recipe["name"], subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)))
+            print(f"started {recipe['name']}", flush=True)
+        time.sleep(2)
+        for name, proc in list(running):
+            if proc.poll() is None:
+                continue
+            running.remove((name, proc))
+            out = proc.stdout.read().strip().splitlines()
+            if proc.returncode == 0 and out:
+                result = json.loads(out[-1])
+                report[name] = result
+                REPORT.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+                at = result["steps"]
+                print(f"done {name} in {result['minutes']} min: style ratio "
+                      + ", ".join(f"{k}: {v['style_ratio']:.4f}" for k, v in at.items())
+                      + f"; scale {at['2000']['scale_ratio']:.2f}", flush=True)
+            else:
+                failed.append(name)
+                print(f"FAILED {name}: see {RUNS / (name + '.log')}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
