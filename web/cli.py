@@ -1,0 +1,48 @@
+"""`nca serve`: run the studio (FastAPI + uvicorn) on 127.0.0.1 unless told otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .settings import DEFAULT_DATA_DIR
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="run the studio web app (gallery, realtime WebGL player, upload-and-train)",
+        description="Serve NCA Studio: open the printed URL in a browser with WebGL2.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR,
+                   help=f"data directory for trained models and jobs (default ./{DEFAULT_DATA_DIR})")
+    p.add_argument("--models", type=Path, default=None,
+                   help="directory of bundled (read-only) model bundles (default: the package's web/models)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads per training job (default: torch's choice)")
+    p.add_argument("--device", default="auto", help="training device: auto, cpu, cuda, mps (default auto)")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .settings import BUNDLED_MODELS_DIR, Settings
+
+    if not (0 < args.port < 65536):
+        print(f"error: --port must be 1-65535, got {args.port}", file=sys.stderr)
+        return 2
+    settings = Settings(data_dir=args.data, bundled_models_dir=args.models or BUNDLED_MODELS_DIR,
+                        train_threads=max(0, args.threads), device=args.device)
+    app = create_app(settings)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {args.host}: anyone who can reach it can upload images and start training",
+              file=sys.stderr)
+    print(f"NCA Studio on http://{'127.0.0.1' if args.host == '0.0.0.0' else args.host}:{args.port}/ "
+          f"(data in {settings.data_dir.resolve()})", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0

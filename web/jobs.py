@@ -1,0 +1,390 @@
+"""Training jobs: persisted on disk, run one at a time in a worker process, observed as events.
+
+Layout of `<data>/jobs/<id>/` (id = 32 hex digits from uuid4, never from the request):
+  job.json     the job's state (see `Job`); rewritten atomically
+  upload       the uploaded style image, byte for byte (validated before it was written)
+  run/         the training run directory (checkpoint, metrics, previews) from nca.train
+  worker.log   whatever the worker printed, and tracebacks
+
+One manager thread takes queued jobs in order and runs each in a `spawn`ed worker process
+(web.worker). The thread turns the worker's messages into job state and an in-memory event
+log that Server-Sent Event streams read. A job that was running when the server died is
+"interrupted" on the next start and can be resumed from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import logging
+import multiprocessing
+import os
+import queue
+import re
+import shutil
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .settings import Settings
+
+log = logging.getLogger("nca.studio.jobs")
+
+JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+ACTIVE = ("queued", "running")
+TERMINAL = ("finished", "failed", "cancelled", "interrupted")
+RESUMABLE = ("cancelled", "interrupted", "failed")
+MAX_EVENTS = 2000  # per job, in memory; a stream that falls further behind gets a fresh snapshot
+SAVE_EVERY = 2.0  # seconds between job.json writes while progress streams in
+
+
+def valid_job_id(job_id: str) -> bool:
+    return bool(JOB_ID_RE.match(job_id))
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass
+class Job:
+    id: str
+    name: str
+    preset: str
+    options: dict[str, Any] = field(default_factory=dict)
+    status: str = "queued"
+    created: str = field(default_factory=now_iso)
+    started: str | None = None
+    ended: str | None = None
+    iteration: int = 0
+    iterations: int | None = None
+    loss: float | None = None
+    it_per_s: float | None = None
+    eta_s: float | None = None
+    preview_iteration: int | None = None
+    phase: str | None = None  # "starting" | "training" | "exporting" while running
+    error: str | None = None
+    model_id: str | None = None
+    runs: int = 0  # how many times a worker was started (1 + resumes)
+    upload_bytes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Job:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+class JobError(Exception):
+    """A request that cannot be honoured in the job's current state (HTTP 409)."""
+
+
+class JobManager:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.jobs_dir = settings.jobs_dir
+        self.models_dir = settings.models_dir
+        self._jobs: dict[str, Job] = {}
+        self._events: dict[str, deque[tuple[int, str, dict[str, Any]]]] = {}
+        self._seq: dict[str, int] = {}
+        self._queue: deque[str] = deque()
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._running_id: str | None = None
+        self._stop_event = None  # the running worker's multiprocessing Event
+        self._cancel_requested: set[str] = set()
+        self._last_save = 0.0
+        self.load()
+
+    # ---- persistence -------------------------------------------------------------------
+    def load(self) -> None:
+        """Read every job.json; running jobs from a previous server life become interrupted."""
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        found: list[Job] = []
+        for d in self.jobs_dir.iterdir():
+            if not (d.is_dir() and valid_job_id(d.name)):
+                continue
+            try:
+                job = Job.from_dict(json.loads((d / "job.json").read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError) as exc:
+                log.warning("skipping job %s: unreadable job.json (%s)", d.name, exc)
+                continue
+            if job.id != d.name:
+                continue
+            if job.status == "running":
+                job.status, job.phase, job.eta_s = "interrupted", None, None
+                job.error = "the server stopped while this job was running; resume it to continue"
+                job.ended = now_iso()
+                self._save(job)
+            found.append(job)
+        found.sort(key=lambda j: (j.created, j.id))
+        with self._lock:
+            for job in found:
+                self._jobs[job.id] = job
+                self._events[job.id] = deque(maxlen=MAX_EVENTS)
+                self._seq[job.id] = 0
+                if job.status == "queued":
+                    self._queue.append(job.id)
+
+    def _save(self, job: Job) -> None:
+        path = self.jobs_dir / job.id / "job.json"
+        tmp = path.with_name(f".job.json.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(job.to_dict(), indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    # ---- events ------------------------------------------------------------------------
+    def _emit(self, job: Job, kind: str, data: dict[str, Any] | None = None) -> None:
+        """Append an event (under the lock); kind "job" carries the whole job."""
+        self._seq[job.id] += 1
+        self._events[job.id].append((self._seq[job.id], kind, job.to_dict() if data is None else data))
+
+    def _changed(self, job: Job, force_save: bool = True) -> None:
+        self._emit(job, "job")
+        if force_save:
+            self._save(job)
+
+    def events_since(self, job_id: str, after: int) -> tuple[list[tuple[int, str, dict[str, Any]]], bool]:
+        """Events with seq > after, and whether some were dropped from the bounded log."""
+        with self._lock:
+            events = self._events.get(job_id)
+            if events is None:
+                return [], False
+            newer = [e for e in events if e[0] > after]
+            dropped = bool(events) and events[0][0] > after + 1 and after > 0
+            return newer, dropped
+
+    def last_seq(self, job_id: str) -> int:
+        with self._lock:
+            return self._seq.get(job_id, 0)
+
+    # ---- queries -----------------------------------------------------------------------
+    def get(self, job_id: str) -> Job | None:
+        if not valid_job_id(job_id):
+            return None
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return Job.from_dict(job.to_dict()) if job else None
+
+    def list(self) -> list[Job]:
+        with self._lock:
+            jobs = [Job.from_dict(j.to_dict()) for j in self._jobs.values()]
+        jobs.sort(key=lambda j: (j.created, j.id), reverse=True)
+        return jobs
+
+    def queue_position(self, job_id: str) -> int | None:
+        with self._lock:
+            try:
+                return list(self._queue).index(job_id) + (1 if self._running_id else 0)
+            except ValueError:
+                return None
+
+    def preview_path(self, job_id: str) -> Path | None:
+        if not valid_job_id(job_id) or self.get(job_id) is None:
+            return None
+        path = self.jobs_dir / job_id / "run" / "preview_pool.png"
+        return path if path.is_file() else None
+
+    def style_path(self, job_id: str) -> Path | None:
+        if not valid_job_id(job_id) or self.get(job_id) is None:
+            return None
+        path = self.jobs_dir / job_id / "run" / "style.png"
+        return path if path.is_file() else None
+
+    # ---- commands ----------------------------------------------------------------------
+    def submit(self, image: bytes, name: str, preset: str, options: dict[str, Any]) -> Job:
+        job = Job(id=uuid.uuid4().hex, name=name, preset=preset, options=options, upload_bytes=len(image))
+        job_dir = self.jobs_dir / job.id
+        job_dir.mkdir(parents=True)
+        (job_dir / "upload").write_bytes(image)
+        with self._lock:
+            self._jobs[job.id] = job
+            self._events[job.id] = deque(maxlen=MAX_EVENTS)
+            self._seq[job.id] = 0
+            self._queue.append(job.id)
+            self._changed(job)
+            self._wake.notify_all()
+            return Job.from_dict(job.to_dict())
+
+    def cancel(self, job_id: str) -> Job:
+        with self._lock:
+            job = self._jobs[job_id]
+            if job.status == "queued":
+                self._queue.remove(job_id)
+                job.status, job.ended = "cancelled", now_iso()
+                self._changed(job)
+            elif job.status == "running":
+                self._cancel_requested.add(job_id)
+                if self._running_id == job_id and self._stop_event is not None:
+                    self._stop_event.set()
+            else:
+                raise JobError(f"job is {job.status}; only queued or running jobs can be cancelled")
+            return Job.from_dict(job.to_dict())
+
+    def resume(self, job_id: str) -> Job:
+        with self._lock:
+            job = self._jobs[job_id]
+            if job.status not in RESUMABLE:
+                raise JobError(f"job is {job.status}; only {', '.join(RESUMABLE)} jobs can be resumed")
+            job.status, job.error, job.ended, job.phase = "queued", None, None, None
+            self._queue.append(job_id)
+            self._changed(job)
+            self._wake.notify_all()
+            return Job.from_dict(job.to_dict())
+
+    def delete(self, job_id: str) -> None:
+        with self._lock:
+            job = self._jobs[job_id]
+            if job.status in ACTIVE:
+                raise JobError(f"job is {job.status}; cancel it before deleting it")
+            del self._jobs[job_id]
+            self._events.pop(job_id, None)
+        shutil.rmtree(self.jobs_dir / job_id, ignore_errors=True)
+
+    # ---- the manager thread ------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is None:
+            self._stopping = False
+            self._thread = threading.Thread(target=self._loop, name="nca-jobs", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Ask the running worker to checkpoint and stop; its job becomes interrupted."""
+        with self._lock:
+            self._stopping = True
+            if self._stop_event is not None:
+                self._stop_event.set()
+            self._wake.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue and not self._stopping:
+                    self._wake.wait(1.0)
+                if self._stopping:
+                    return
+                job_id = self._queue.popleft()
+                job = self._jobs.get(job_id)
+                if job is None or job.status != "queued":
+                    continue
+            try:
+                self._run(job)
+            except Exception:  # the manager must outlive any job
+                log.exception("job %s: manager error", job.id)
+                with self._lock:
+                    if job.status == "running":
+                        job.status, job.error, job.ended, job.phase = "failed", "internal error in the job manager", now_iso(), None
+                        self._changed(job)
+
+    def _worker_target(self):
+        module, _, name = self.settings.worker.partition(":")
+        return getattr(importlib.import_module(module), name or "main")
+
+    def _run(self, job: Job) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        messages = ctx.Queue()
+        stop = ctx.Event()
+        resume = job.runs > 0
+        spec = {
+            "job_id": job.id, "job_dir": str(self.jobs_dir / job.id), "models_dir": str(self.models_dir),
+            "model_id": job.id, "name": job.name, "preset": job.preset, "options": dict(job.options),
+            "resume": resume, "device": self.settings.device, "threads": self.settings.train_threads,
+        }
+        with self._lock:
+            job.status, job.phase, job.started, job.ended, job.error = "running", "starting", now_iso(), None, None
+            job.runs += 1
+            job.eta_s = job.it_per_s = None
+            self._running_id, self._stop_event = job.id, stop
+            if job.id in self._cancel_requested or self._stopping:
+                stop.set()
+            self._changed(job)
+        process = ctx.Process(target=self._worker_target(), args=(spec, messages, stop), daemon=True,
+                              name=f"nca-job-{job.id[:8]}")
+        process.start()
+        outcome: dict[str, Any] | None = None
+        try:
+            while outcome is None:
+                try:
+                    message = messages.get(timeout=0.25)
+                except queue.Empty:
+                    if not process.is_alive():
+                        # The worker's queue feeder flushes before exit: drain what is left.
+                        try:
+                            while outcome is None:
+                                outcome = self._handle(job, messages.get(timeout=0.5))
+                        except queue.Empty:
+                            pass
+                        break
+                    continue
+                outcome = self._handle(job, message)
+            process.join(30)
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
+        finally:
+            with self._lock:
+                self._finish(job, outcome, process.exitcode)
+                self._running_id, self._stop_event = None, None
+                self._cancel_requested.discard(job.id)
+            messages.close()
+
+    def _handle(self, job: Job, message: dict[str, Any]) -> dict[str, Any] | None:
+        """Apply one worker message; returns it when it ends the job."""
+        kind = message.get("type")
+        with self._lock:
+            if kind == "started":
+                job.phase = "training"
+                self._changed(job)
+            elif kind == "progress":
+                job.iteration = message["iteration"]
+                job.iterations = message["iterations"]
+                job.loss, job.it_per_s, job.eta_s = message["loss"], message["it_per_s"], message["eta_s"]
+                self._emit(job, "progress", {k: v for k, v in message.items() if k != "type"})
+                if time.monotonic() - self._last_save > SAVE_EVERY:
+                    self._last_save = time.monotonic()
+                    self._save(job)
+            elif kind == "preview":
+                job.preview_iteration = message["iteration"]
+                self._emit(job, "preview", {"iteration": message["iteration"],
+                                            "url": f"/api/jobs/{job.id}/preview.png?i={message['iteration']}"})
+            elif kind == "exporting":
+                job.phase = "exporting"
+                job.eta_s = 0.0
+                self._changed(job)
+            elif kind in ("finished", "cancelled", "failed"):
+                return message
+        return None
+
+    def _finish(self, job: Job, outcome: dict[str, Any] | None, exitcode: int | None) -> None:
+        job.phase, job.eta_s, job.ended = None, None, now_iso()
+        kind = outcome.get("type") if outcome else None
+        if kind == "finished":
+            job.status, job.model_id = "finished", outcome["model_id"]
+            job.iteration = outcome.get("iterations") or job.iteration
+            job.loss = outcome.get("final_loss", job.loss)
+        elif kind == "cancelled":
+            if self._stopping and job.id not in self._cancel_requested:
+                job.status, job.error = "interrupted", "the server stopped while this job was running; resume it to continue"
+            else:
+                job.status = "cancelled"
+            job.iteration = outcome.get("iterations", job.iteration)
+        elif kind == "failed":
+            job.status, job.error = "failed", outcome.get("error") or "training failed"
+        elif self._stopping:
+            job.status, job.error = "interrupted", "the server stopped while this job was running; resume it to continue"
+        else:
+            job.status = "failed"
+            job.error = f"the training process exited unexpectedly (exit code {exitcode}); see worker.log"
+        self._changed(job)

@@ -1,0 +1,214 @@
+"""/api/jobs: upload a style image and train a model from it; progress as Server-Sent Events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from pathlib import PurePath
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Header, HTTPException, Request, Response, UploadFile
+from fastapi.responses import FileResponse, StreamingResponse
+
+from nca.config import PRESETS
+from nca.image import ImageError, open_image
+
+from ..jobs import RESUMABLE, TERMINAL, JobError, JobManager
+from ..jobs import Job as JobState
+from ..schemas import ErrorResponse, Job
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+
+NOT_FOUND = {404: {"model": ErrorResponse, "description": "no job with this id"}}
+CONFLICT = {409: {"model": ErrorResponse, "description": "not possible in the job's current state"}}
+NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
+PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
+
+
+def _manager(request: Request) -> JobManager:
+    return request.app.state.jobs
+
+
+def _get(request: Request, job_id: str) -> JobState:
+    job = _manager(request).get(job_id)
+    if job is None:
+        raise HTTPException(404, "no such job")
+    return job
+
+
+def job_out(manager: JobManager, job: JobState | dict) -> dict:
+    """The API view of a job (or of a job snapshot from the event log): state plus derived fields."""
+    data = dict(job) if isinstance(job, dict) else job.to_dict()
+    job_id, status = data["id"], data["status"]
+    data["preview_url"] = (f"/api/jobs/{job_id}/preview.png?i={data.get('preview_iteration') or 0}"
+                           if manager.preview_path(job_id) else None)
+    data["style_url"] = f"/api/jobs/{job_id}/style.png" if manager.style_path(job_id) else None
+    data["queue_position"] = manager.queue_position(job_id) if status == "queued" else None
+    data["resumable"] = status in RESUMABLE
+    return data
+
+
+def _read_upload(upload: UploadFile, limit: int) -> bytes:
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, f"the image is larger than the {limit // (1024 * 1024)} MB limit")
+    return data
+
+
+def _check_image(data: bytes) -> None:
+    """Fully decode the upload here, so a bad file is refused now rather than failing a job later."""
+    try:
+        open_image(data)
+    except ImageError as exc:
+        message = str(exc)
+        if "too large" in message:
+            raise HTTPException(413, message) from None  # decompression bombs and giant images
+        if "not an image" in message:
+            raise HTTPException(415, message) from None
+        raise HTTPException(400, message) from None
+
+
+def _default_name(filename: str | None) -> str:
+    stem = PurePath(filename or "").stem if filename else ""
+    stem = re.sub(r"[\x00-\x1f\x7f]", "", stem).strip()[:64]
+    return stem or "untitled"
+
+
+@router.post("", status_code=201, response_model=Job, summary="Upload a style image and queue a training job",
+             responses={400: {"model": ErrorResponse, "description": "corrupt or unusable image"},
+                        413: {"model": ErrorResponse, "description": "upload over the size limit, or a bomb"},
+                        415: {"model": ErrorResponse, "description": "not an image"}})
+def create_job(
+    request: Request,
+    image: Annotated[UploadFile, File(description="style image (PNG, JPEG, WebP, ...)")],
+    name: Annotated[str | None, Form(max_length=200, description="display name of the model")] = None,
+    preset: Annotated[PresetName, Form(description="training preset")] = "quick",
+    iterations: Annotated[int | None, Form(ge=1, le=100_000, description="override the preset's iterations")] = None,
+    loss: Annotated[Literal["gram", "swd"] | None, Form(description="style loss")] = None,
+) -> dict:
+    settings = request.app.state.settings
+    if preset not in settings.presets:
+        raise HTTPException(422, f"preset {preset!r} is not offered here; choose one of {', '.join(settings.presets)}")
+    name = (name or "").strip() or _default_name(image.filename)
+    if not NAME_RE.match(name):
+        raise HTTPException(422, "name must be 1-64 printable characters")
+    data = _read_upload(image, settings.max_upload_bytes)
+    _check_image(data)
+    options = {k: v for k, v in {"iterations": iterations, "loss": loss}.items() if v is not None}
+    manager = _manager(request)
+    return job_out(manager, manager.submit(data, name, preset, options))
+
+
+@router.get("", response_model=list[Job], summary="All jobs, newest first")
+def list_jobs(request: Request) -> list[dict]:
+    manager = _manager(request)
+    return [job_out(manager, j) for j in manager.list()]
+
+
+@router.get("/{job_id}", response_model=Job, responses=NOT_FOUND, summary="One job")
+def get_job(job_id: str, request: Request) -> dict:
+    return job_out(_manager(request), _get(request, job_id))
+
+
+@router.post("/{job_id}/cancel", response_model=Job, responses={**NOT_FOUND, **CONFLICT},
+             summary="Cancel a queued job, or ask a running one to stop (it keeps its checkpoint)")
+def cancel_job(job_id: str, request: Request) -> dict:
+    _get(request, job_id)
+    try:
+        return job_out(_manager(request), _manager(request).cancel(job_id))
+    except JobError as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
+@router.post("/{job_id}/resume", response_model=Job, responses={**NOT_FOUND, **CONFLICT},
+             summary="Queue an interrupted, cancelled or failed job again, from its last checkpoint")
+def resume_job(job_id: str, request: Request) -> dict:
+    _get(request, job_id)
+    try:
+        return job_out(_manager(request), _manager(request).resume(job_id))
+    except JobError as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
+@router.delete("/{job_id}", status_code=204, responses={**NOT_FOUND, **CONFLICT},
+               summary="Delete a job that is not queued or running (its model, if any, stays)")
+def delete_job(job_id: str, request: Request) -> Response:
+    _get(request, job_id)
+    try:
+        _manager(request).delete(job_id)
+    except JobError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return Response(status_code=204)
+
+
+@router.get("/{job_id}/preview.png", responses=NOT_FOUND, response_class=FileResponse,
+            summary="The latest training preview: pool samples as the model grows them")
+def job_preview(job_id: str, request: Request) -> FileResponse:
+    path = _manager(request).preview_path(job_id)
+    if path is None:
+        raise HTTPException(404, "no preview for this job (yet)")
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/{job_id}/style.png", responses=NOT_FOUND, response_class=FileResponse,
+            summary="The style image as training sees it")
+def job_style(job_id: str, request: Request) -> FileResponse:
+    path = _manager(request).style_path(job_id)
+    if path is None:
+        raise HTTPException(404, "no style image for this job (yet)")
+    return FileResponse(path, media_type="image/png")
+
+
+def _sse(seq: int | None, kind: str, data: dict) -> str:
+    head = f"id: {seq}\n" if seq is not None else ""
+    return f"{head}event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+@router.get("/{job_id}/events", responses=NOT_FOUND, summary="Server-Sent Events: job, progress, preview",
+            response_class=StreamingResponse,
+            description="`job` events carry the whole job (first one at once, then on every status change); "
+                        "`progress` events: iteration, iterations, loss, it_per_s, eta_s, lr; `preview` events: "
+                        "iteration, url. The stream ends after the job reaches a final state. "
+                        "Reconnects resume after `Last-Event-ID`.")
+async def job_events(job_id: str, request: Request,
+                     last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
+    _get(request, job_id)
+    manager = _manager(request)
+    settings = request.app.state.settings
+    try:
+        after = max(0, int(last_event_id)) if last_event_id else 0
+    except ValueError:
+        after = 0
+
+    async def stream():
+        nonlocal after
+        yield "retry: 2000\n\n"
+        if after == 0 or after > manager.last_seq(job_id):
+            after = manager.last_seq(job_id)
+            yield _sse(after, "job", job_out(manager, manager.get(job_id)))
+        last_sent = time.monotonic()
+        while True:
+            events, dropped = manager.events_since(job_id, after)
+            if dropped:
+                yield _sse(None, "job", job_out(manager, manager.get(job_id)))
+            for seq, kind, data in events:
+                after = seq
+                if kind == "job":
+                    data = job_out(manager, data)
+                yield _sse(seq, kind, data)
+                last_sent = time.monotonic()
+            job = manager.get(job_id)
+            if job is None or (job.status in TERMINAL and not manager.events_since(job_id, after)[0]):
+                yield "event: end\ndata: {}\n\n"
+                return
+            if await request.is_disconnected():
+                return
+            if time.monotonic() - last_sent > settings.sse_keepalive_seconds:
+                yield ": keep-alive\n\n"
+                last_sent = time.monotonic()
+            await asyncio.sleep(settings.sse_poll_seconds)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,66 @@
+"""Typed API responses (what /docs shows)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+JobStatus = Literal["queued", "running", "finished", "failed", "cancelled", "interrupted"]
+
+
+class ModelSummary(BaseModel):
+    id: str = Field(description="server-side id; for trained models the id of the job that made them")
+    name: str = Field(description="display name")
+    bundled: bool = Field(description="shipped with the studio (read-only) rather than trained here")
+    channels: int
+    hidden: int
+    parameter_count: int
+    created: str | None = None
+    bundle_url: str = Field(description="directory URL to pass to NCA.load(); model.json lives there")
+    thumbnail_url: str
+    job_id: str | None = None
+    training: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelDetail(ModelSummary):
+    bundle: dict[str, Any] = Field(description="the bundle's model.json")
+
+
+class Job(BaseModel):
+    id: str
+    name: str
+    preset: str
+    options: dict[str, Any]
+    status: JobStatus
+    phase: Literal["starting", "training", "exporting"] | None = None
+    created: str
+    started: str | None = None
+    ended: str | None = None
+    iteration: int
+    iterations: int | None = None
+    loss: float | None = None
+    it_per_s: float | None = None
+    eta_s: float | None = None
+    preview_url: str | None = Field(None, description="latest training preview (pool samples), when there is one")
+    style_url: str | None = None
+    error: str | None = None
+    model_id: str | None = Field(None, description="the exported model, once finished")
+    queue_position: int | None = Field(None, description="1 = next to run, while queued")
+    resumable: bool
+    runs: int
+    upload_bytes: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    models: int
+    jobs_running: int
+    jobs_queued: int
+    presets: list[str]
+    max_upload_bytes: int
+
+
+class ErrorResponse(BaseModel):
+    detail: str

@@ -1,0 +1,70 @@
+// api.js: the studio's HTTP API from the page. Every function throws ApiError with the
+// server's one-line `detail` on a non-2xx answer.
+//
+//   const models = await listModels();            // [{id, name, bundled, bundle_url, thumbnail_url, ...}]
+//   const job = await createJob(file, {name, preset, iterations});
+//   const stop = watchJob(job.id, {job(j) {}, progress(p) {}, preview(p) {}, end() {}});  // SSE
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function request(method, url, body) {
+  const response = await fetch(url, { method, body, headers: { Accept: 'application/json' } });
+  if (response.status === 204) return null;
+  let data = null;
+  try { data = await response.json(); } catch { /* not JSON */ }
+  if (!response.ok) {
+    let detail = data && data.detail;
+    if (Array.isArray(detail)) {  // FastAPI validation errors: [{loc, msg}, ...]
+      detail = detail.map((d) => `${(d.loc || []).slice(1).join('.') || 'request'}: ${d.msg}`).join('; ');
+    }
+    throw new ApiError(response.status, detail || `${method} ${url} failed: HTTP ${response.status}`);
+  }
+  return data;
+}
+
+export const listModels = () => request('GET', '/api/models');
+export const getModel = (id) => request('GET', `/api/models/${encodeURIComponent(id)}`);
+export const deleteModel = (id) => request('DELETE', `/api/models/${encodeURIComponent(id)}`);
+export const listJobs = () => request('GET', '/api/jobs');
+export const getJob = (id) => request('GET', `/api/jobs/${encodeURIComponent(id)}`);
+export const cancelJob = (id) => request('POST', `/api/jobs/${encodeURIComponent(id)}/cancel`);
+export const resumeJob = (id) => request('POST', `/api/jobs/${encodeURIComponent(id)}/resume`);
+
+export function createJob(file, { name = '', preset = 'quick', iterations = null } = {}) {
+  const form = new FormData();
+  form.append('image', file, file.name || 'image');
+  if (name) form.append('name', name);
+  form.append('preset', preset);
+  if (iterations) form.append('iterations', String(iterations));
+  return request('POST', '/api/jobs', form);
+}
+
+// Follow a job's Server-Sent Events; handlers get parsed JSON. Returns a function that stops.
+// The server ends the stream once the job reaches a final state; we close then instead of
+// letting EventSource reconnect.
+export function watchJob(id, handlers = {}) {
+  const source = new EventSource(`/api/jobs/${encodeURIComponent(id)}/events`);
+  let closed = false;
+  const close = () => { if (!closed) { closed = true; source.close(); } };
+  for (const kind of ['job', 'progress', 'preview']) {
+    source.addEventListener(kind, (event) => {
+      const data = JSON.parse(event.data);
+      if (handlers.any) handlers.any(kind, data);
+      if (handlers[kind]) handlers[kind](data);
+    });
+  }
+  source.addEventListener('end', () => { close(); if (handlers.end) handlers.end(); });
+  source.onerror = () => {
+    // A dropped connection reconnects by itself (Last-Event-ID resumes); a 404 does not.
+    if (source.readyState === EventSource.CLOSED && !closed) {
+      closed = true;
+      if (handlers.error) handlers.error();
+    }
+  };
+  return close;
+}

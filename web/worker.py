@@ -1,0 +1,112 @@
+"""One training job in its own process (multiprocessing "spawn"), so that a crash, an OOM
+kill or a runaway native library in training can never take the server down.
+
+The parent passes a plain dict `spec` and talks to the worker through two objects only:
+  messages  a multiprocessing Queue of dicts, worker -> server:
+              {"type": "started", "resume": bool}
+              {"type": "progress", "iteration", "iterations", "loss", "it_per_s", "eta_s", "lr"}
+              {"type": "preview", "iteration"}
+              {"type": "exporting"}
+              {"type": "finished", "model_id", "iterations", "final_loss", "wall_time"}
+              {"type": "cancelled", "iterations"}
+              {"type": "failed", "error": one line}
+  stop      a multiprocessing Event; set by the server to cancel (train's should_stop polls it).
+Exactly one of finished / cancelled / failed is the last message, unless the process dies.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def main(spec: dict[str, Any], messages, stop) -> None:
+    job_dir = Path(spec["job_dir"])
+    log = (job_dir / "worker.log").open("a", encoding="utf-8", buffering=1)
+    sys.stdout = sys.stderr = log  # anything a library prints goes to the job's log, not the server's
+    try:
+        _run(spec, messages, stop, log)
+    except BaseException as exc:  # noqa: BLE001 - the worker reports every failure as one line
+        traceback.print_exc(file=log)
+        messages.put({"type": "failed", "error": _one_line(exc)})
+    finally:
+        log.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    from exporter import ExportError
+    from nca.checkpoint import CheckpointError
+    from nca.config import ConfigError
+    from nca.image import ImageError
+    from nca.train import TrainingError
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, ImageError | ConfigError | TrainingError | ExportError | CheckpointError):
+        return text
+    if isinstance(exc, MemoryError):
+        return "training ran out of memory"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _run(spec: dict[str, Any], messages, stop, log) -> None:
+    import torch
+
+    from exporter import export
+    from nca.checkpoint import CHECKPOINT_NAME, RESUME_NAME
+    from nca.train import train
+
+    job_dir = Path(spec["job_dir"])
+    run_dir = job_dir / "run"
+    if spec.get("threads"):
+        torch.set_num_threads(int(spec["threads"]))
+    resume = bool(spec.get("resume")) and (run_dir / CHECKPOINT_NAME).is_file() and (run_dir / RESUME_NAME).is_file()
+    messages.put({"type": "started", "resume": resume})
+    print(f"[{time.strftime('%H:%M:%S')}] job {spec['job_id']}: preset {spec['preset']}, "
+          f"options {spec.get('options')}, resume {resume}", file=log)
+
+    def progress(info: dict[str, Any]) -> None:
+        if "preview" in info:
+            messages.put({"type": "preview", "iteration": int(info["iteration"])})
+            return
+        messages.put({
+            "type": "progress",
+            "iteration": int(info["iteration"]),
+            "iterations": int(info["iterations"]),
+            "loss": _finite(info.get("loss")),
+            "it_per_s": _finite(info.get("it_per_s")),
+            "eta_s": _finite(info.get("eta_s")),
+            "lr": _finite(info.get("lr")),
+        })
+
+    style = (job_dir / "upload").read_bytes()
+    overrides = {k: v for k, v in (spec.get("options") or {}).items() if v is not None}
+    kwargs: dict[str, Any] = {"iterations": overrides.pop("iterations")} if "iterations" in overrides else {}
+    if not resume:
+        kwargs.update(overrides)
+    result = train(style, run_dir, preset=spec["preset"], device=spec.get("device", "auto"), resume=resume,
+                   progress=progress, should_stop=stop.is_set, quiet=True, **kwargs)
+    if result.status == "cancelled":
+        messages.put({"type": "cancelled", "iterations": result.iterations})
+        return
+
+    messages.put({"type": "exporting"})
+    models_dir = Path(spec["models_dir"])
+    bundle = export(run_dir, models_dir, name=spec["model_id"])
+    studio = {"title": spec["name"], "job_id": spec["job_id"], "preset": spec["preset"],
+              "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    (bundle / "studio.json").write_text(json.dumps(studio, indent=2) + "\n", encoding="utf-8")
+    messages.put({"type": "finished", "model_id": spec["model_id"], "iterations": result.iterations,
+                  "final_loss": _finite(result.final_loss), "wall_time": _finite(result.wall_time)})
