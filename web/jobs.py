@@ -48,7 +48,9 @@ def valid_job_id(job_id: str) -> bool:
 
 
 def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S")
+    """Local time with milliseconds: jobs created within a second still sort in order."""
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
 
 
 @dataclass
@@ -184,15 +186,17 @@ class JobManager:
     def queue_position(self, job_id: str) -> int | None:
         with self._lock:
             try:
-                return list(self._queue).index(job_id) + (1 if self._running_id else 0)
+                return list(self._queue).index(job_id) + 1  # 1 = next to run
             except ValueError:
                 return None
 
     def preview_path(self, job_id: str) -> Path | None:
         if not valid_job_id(job_id) or self.get(job_id) is None:
             return None
-        path = self.jobs_dir / job_id / "run" / "preview_pool.png"
-        return path if path.is_file() else None
+        # Pool samples during training; at the end, the style beside a long rollout.
+        run = self.jobs_dir / job_id / "run"
+        found = [p for p in (run / "preview_pool.png", run / "preview_rollout.png") if p.is_file()]
+        return max(found, key=lambda p: p.stat().st_mtime_ns) if found else None
 
     def style_path(self, job_id: str) -> Path | None:
         if not valid_job_id(job_id) or self.get(job_id) is None:

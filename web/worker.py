@@ -98,6 +98,7 @@ def _run(spec: dict[str, Any], messages, stop, log) -> None:
         kwargs.update(overrides)
     result = train(style, run_dir, preset=spec["preset"], device=spec.get("device", "auto"), resume=resume,
                    progress=progress, should_stop=stop.is_set, quiet=True, **kwargs)
+    messages.put({"type": "preview", "iteration": result.iterations})  # train wrote preview_rollout.png
     if result.status == "cancelled":
         messages.put({"type": "cancelled", "iterations": result.iterations})
         return

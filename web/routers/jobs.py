@@ -144,7 +144,7 @@ def delete_job(job_id: str, request: Request) -> Response:
 
 
 @router.get("/{job_id}/preview.png", responses=NOT_FOUND, response_class=FileResponse,
-            summary="The latest training preview: pool samples as the model grows them")
+            summary="The latest training preview: pool samples while training, style beside a long rollout at the end")
 def job_preview(job_id: str, request: Request) -> FileResponse:
     path = _manager(request).preview_path(job_id)
     if path is None:
