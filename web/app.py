@@ -31,10 +31,10 @@ except PackageNotFoundError:  # running from a source tree
     VERSION = "0.1.0"
 
 PRESET_NOTES = {
-    "tiny": "tiny: seconds, for smoke tests (not a good texture)",
-    "quick": "quick: 1000 iterations, CPU-friendly",
-    "standard": "standard: 4000 iterations, wants a GPU",
-    "quality": "quality: 8000 iterations, wants a GPU",
+    "tiny": "tiny \u00b7 test run",
+    "quick": "quick \u00b7 1000 it",
+    "standard": "standard \u00b7 4000 it",
+    "quality": "quality \u00b7 8000 it",
 }
 
 

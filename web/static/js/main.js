@@ -428,6 +428,7 @@ class Studio {
     if (this._stopWatch) this._stopWatch();
     this.state.watchedJob = job;
     ui.renderJobCard(job);
+    $('job-card').scrollIntoView({ block: 'nearest' });
     this._stopWatch = api.watchJob(job.id, {
       any: (kind, data) => this.jobEvents.push({ kind, data }),
       job: (j) => {

@@ -78,7 +78,7 @@ export function syncControls(s) {
 
 export function setChannelOptions(channels) {
   const select = $('view');
-  select.replaceChildren(el('option', { value: 'rgb' }, 'RGB (channels 0-2)'));
+  select.replaceChildren(el('option', { value: 'rgb' }, 'RGB'));
   for (let c = 0; c < channels; c++) {
     select.append(el('option', { value: String(c) }, `channel ${c}${c < 3 ? ' (' + 'RGB'[c] + ')' : ' (hidden)'}`));
   }
