@@ -44,5 +44,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
     print(f"NCA Studio on http://{'127.0.0.1' if args.host == '0.0.0.0' else args.host}:{args.port}/ "
           f"(data in {settings.data_dir.resolve()})", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    # Open event streams (a page watching a job) would otherwise hold Ctrl+C up indefinitely;
+    # after the grace period the app's shutdown still checkpoints a running job (-> interrupted).
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, timeout_graceful_shutdown=3)
     return 0

@@ -116,8 +116,9 @@ def disc_mask(h: int, w: int, cx: float, cy: float, r: float) -> np.ndarray:
 
 def test_gallery_lists_the_models_and_the_canvas_runs(studio):
     cards = studio.locator("#gallery .card")
-    assert cards.count() == 3
-    assert [n.strip() for n in cards.locator(".name").all_inner_texts()] == ["amber", "teal", "violet"]
+    bundled = studio.locator("#gallery .card:has(.badge.bundled)")  # trained models (other tests) come after
+    assert bundled.count() == 3
+    assert [n.strip() for n in bundled.locator(".name").all_inner_texts()] == ["amber", "teal", "violet"]
     assert all(src.endswith("thumbnail.png") for src in
                studio.eval_on_selector_all("#gallery img", "imgs => imgs.map(i => i.src)"))
     assert "active" in cards.nth(0).get_attribute("class")
@@ -320,7 +321,7 @@ def test_missing_webgl2_shows_a_message(browser, server):
     page.wait_for_selector("#overlay.error", state="visible")
     text = page.inner_text("#overlay")
     assert "cannot run the studio" in text and "WebGL2" in text
-    assert page.locator("#gallery .card").count() == 3  # the rest of the page still works
+    assert page.locator("#gallery .card").count() >= 3  # the rest of the page still works (+ models trained above)
     assert page.is_disabled("#btn-record")
     context.close()
 
