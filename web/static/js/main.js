@@ -436,8 +436,11 @@ class Studio {
         this.state.watchedJob = j;
         ui.renderJobCard(j);
         if (j.status !== was) this.refreshJobs();
-        if (j.status === 'finished' && j.model_id && loadWhenDone) {
-          this.refreshGallery().then(() => this.loadModel(j.model_id)).catch(() => {});
+        if (j.status === 'finished' && j.model_id && was !== 'finished') {
+          // The new model joins the gallery; it starts running if this page asked for it.
+          this.refreshGallery()
+            .then(() => (loadWhenDone ? this.loadModel(j.model_id) : null))
+            .catch(() => {});
         }
       },
       progress: (p) => ui.renderProgress(p),
@@ -448,7 +451,10 @@ class Studio {
   async refreshJobs() {
     const jobs = await api.listJobs();
     ui.renderJobList(jobs, {
-      onOpen: (j) => this.watchJob(j, { loadWhenDone: ['queued', 'running'].includes(j.status) }),
+      onOpen: (j) => {
+        this.watchJob(j, { loadWhenDone: ['queued', 'running'].includes(j.status) });
+        if (j.status === 'finished' && j.model_id) this.loadModel(j.model_id).catch(() => {});
+      },
       onResume: async (j) => { this.watchJob(await api.resumeJob(j.id), { loadWhenDone: true }); this.refreshJobs(); },
     });
     return jobs;
@@ -537,7 +543,9 @@ async function boot() {
     return;
   }
   const jobs = await studio.refreshJobs().catch(() => []);
-  const active = jobs.find((j) => j.status === 'running') || jobs.find((j) => j.status === 'queued');
+  // Show the job that is training (or next), else the newest one if a restart interrupted it.
+  const active = jobs.find((j) => j.status === 'running') || jobs.find((j) => j.status === 'queued')
+    || (jobs[0] && jobs[0].status === 'interrupted' ? jobs[0] : null);
   if (active) studio.watchJob(active, { loadWhenDone: true });
   if (!ok) return;
   const wanted = decodeURIComponent((location.hash.match(/model=([^&]+)/) || [])[1] || '');
