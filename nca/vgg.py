@@ -126,6 +126,11 @@ class StyleLoss(nn.Module):
         """Per-sample-mean of the weighted Gram distances (a scalar)."""
         return self.gram_loss_per_sample(feats).mean()
 
+    def raw_gram_loss(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        """Unbalanced Gram loss (every layer weight 1, no per-layer scaling): the plain textbook
+        figure, dominated by relu1_1 (colour, fine detail). Reported next to the balanced one."""
+        return sum((gram(f) - tg).square().mean() for f, tg in zip(feats, self.target_grams))
+
     def gram_loss_per_sample(self, feats: list[torch.Tensor]) -> torch.Tensor:
         total = feats[0].new_zeros(feats[0].shape[0])
         for f, tg, w, scale in zip(feats, self.target_grams, self.layer_weights, self.gram_scales):

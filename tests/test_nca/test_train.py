@@ -17,26 +17,37 @@ def losses(run_dir):
     return [json.loads(line)["loss"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
+# The smallest setting measured here to learn visibly within a test's budget: 150 iterations
+# of the default 12/96 model on a 32x32 grid with a 48 px style image (~30 s alone on 2 cores).
+LEARNS = dict(channels=12, hidden=96, batch=4, steps_min=16, steps_max=24, pool_size=64, style_size=48,
+              iterations=150, lr=2e-3)
+
+
+@pytest.mark.slow
 def test_training_reduces_the_loss_and_writes_a_run_directory(tmp_path):
-    result = train(STYLE, tmp_path / "run", iterations=60, lr=3e-3, **FAST)
+    result = train(STYLE, tmp_path / "run", **LEARNS, **FAST)
     run = result.out_dir
     for name in ("checkpoint.pt", "resume.pt", "metrics.jsonl", "loss.png", "preview_pool.png",
                  "preview_rollout.png", "style.png"):
         assert (run / name).is_file(), name
     curve = losses(run)
-    assert len(curve) == 60
+    assert len(curve) == 150
     # Per-iteration losses are noisy (random rollout lengths and pool samples), so judge the
     # model instead: the texture it grows from the seed must have moved towards the style.
     ckpt = load_checkpoint(run)
     untrained = Checkpoint(ckpt.model_config, ckpt.train_config, NCA(ckpt.model_config).state_dict(), {},
                            ckpt.style_image)
-    before = evaluate(untrained, size=64, steps=(24,), device="cpu")["steps"][24]["style_ratio"]
-    after = evaluate(ckpt, size=64, steps=(24,), device="cpu")["steps"][24]["style_ratio"]
-    assert after < 0.7 * before, (before, after)
-    assert ckpt.meta["iterations"] == 60
+
+    def ratio(c):
+        report = evaluate(c, size=64, steps=(16, 32), device="cpu")["steps"]
+        return (report[16]["style_ratio"] + report[32]["style_ratio"]) / 2
+
+    before, after = ratio(untrained), ratio(ckpt)
+    assert after < 0.85 * before, (before, after)
+    assert ckpt.meta["iterations"] == 150
     assert ckpt.meta["final_loss"] == pytest.approx(curve[-1])
     assert len(ckpt.meta["style_sha256"]) == 64 and ckpt.meta["wall_time"] > 0
-    assert ckpt.style_image.shape == (64, 64, 3) and ckpt.style_image.dtype == torch.uint8
+    assert ckpt.style_image.shape == (48, 48, 3) and ckpt.style_image.dtype == torch.uint8
 
 
 def test_same_seed_gives_the_same_loss_curve(tmp_path):
