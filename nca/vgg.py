@@ -62,7 +62,7 @@ class VGGFeatures(nn.Module):
         try:
             self.prep.weight.data.copy_(state["0.weight"])
             self.prep.bias.data.copy_(state["0.bias"])
-            for conv, (idx, *_rest) in zip(self.convs, _CONVS):
+            for conv, (idx, *_rest) in zip(self.convs, _CONVS, strict=True):
                 conv.weight.data.copy_(state[f"{idx}.weight"])
                 conv.bias.data.copy_(state[f"{idx}.bias"])
         except (KeyError, RuntimeError, TypeError) as exc:
@@ -73,7 +73,7 @@ class VGGFeatures(nn.Module):
     def forward(self, rgb: torch.Tensor) -> list[torch.Tensor]:
         x = self.prep(rgb)
         feats = []
-        for conv, (idx, _cin, _cout, name) in zip(self.convs, _CONVS):
+        for conv, (idx, _cin, _cout, name) in zip(self.convs, _CONVS, strict=True):
             # Reflection padding, as the weights' AdaIN-era source network used.
             x = F.relu(conv(F.pad(x, (1, 1, 1, 1), mode="reflect")))
             if name is not None:
@@ -129,18 +129,18 @@ class StyleLoss(nn.Module):
     def raw_gram_loss(self, feats: list[torch.Tensor]) -> torch.Tensor:
         """Unbalanced Gram loss (every layer weight 1, no per-layer scaling): the plain textbook
         figure, dominated by relu1_1 (colour, fine detail). Reported next to the balanced one."""
-        return sum((gram(f) - tg).square().mean() for f, tg in zip(feats, self.target_grams))
+        return sum((gram(f) - tg).square().mean() for f, tg in zip(feats, self.target_grams, strict=True))
 
     def gram_loss_per_sample(self, feats: list[torch.Tensor]) -> torch.Tensor:
         total = feats[0].new_zeros(feats[0].shape[0])
-        for f, tg, w, scale in zip(feats, self.target_grams, self.layer_weights, self.gram_scales):
+        for f, tg, w, scale in zip(feats, self.target_grams, self.layer_weights, self.gram_scales, strict=True):
             if w:
                 total = total + (w * scale) * (gram(f) - tg).square().mean(dim=(1, 2))
         return total
 
     def swd_loss(self, feats: list[torch.Tensor], generator: torch.Generator | None) -> torch.Tensor:
         total = feats[0].new_zeros(())
-        for f, target, w in zip(feats, self.target_feats, self.layer_weights):
+        for f, target, w in zip(feats, self.target_feats, self.layer_weights, strict=True):
             if not w:
                 continue
             c = f.shape[1]

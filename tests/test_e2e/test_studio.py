@@ -8,10 +8,6 @@ colour statistics, so growth, damage, repair and model switches can be checked w
 from __future__ import annotations
 
 import base64
-import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +16,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import TEXTURES
+from tests.test_e2e.serve import nca_serve
 from tests.test_web.helpers import TARGETS, make_bundle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,44 +25,14 @@ SEED_GREY = 127.5  # the all-zero seed state shows as 0.5 grey: byte 127 or 128
 pytestmark = pytest.mark.browser
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`nca serve` on a free port with a three-model bundled gallery and an empty data dir."""
     root = tmp_path_factory.mktemp("studio")
     for name in TARGETS:
         make_bundle(root / "bundled", name)
-    port = free_port()
-    log = (root / "server.log").open("w")
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "nca.cli", "serve", "--port", str(port), "--data", str(root / "data"),
-         "--models", str(root / "bundled"), "--threads", "1", "--log-level", "warning"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"server did not start: {(root / 'server.log').read_text()}")
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with nca_serve(root, root / "bundled") as url:
+        yield url
 
 
 @pytest.fixture
