@@ -115,19 +115,21 @@ def get_job(job_id: str, request: Request) -> dict:
 @router.post("/{job_id}/cancel", response_model=Job, responses={**NOT_FOUND, **CONFLICT},
              summary="Cancel a queued job, or ask a running one to stop (it keeps its checkpoint)")
 def cancel_job(job_id: str, request: Request) -> dict:
-    _get(request, job_id)
-    try:
-        return job_out(_manager(request), _manager(request).cancel(job_id))
-    except JobError as exc:
-        raise HTTPException(409, str(exc)) from None
+    return _transition(request, job_id, "cancel")
 
 
 @router.post("/{job_id}/resume", response_model=Job, responses={**NOT_FOUND, **CONFLICT},
              summary="Queue an interrupted, cancelled or failed job again, from its last checkpoint")
 def resume_job(job_id: str, request: Request) -> dict:
+    return _transition(request, job_id, "resume")
+
+
+def _transition(request: Request, job_id: str, action: str) -> dict:
+    """Cancel or resume: 404 for an unknown id, 409 when the job's state does not allow it."""
     _get(request, job_id)
+    manager = _manager(request)
     try:
-        return job_out(_manager(request), _manager(request).resume(job_id))
+        return job_out(manager, getattr(manager, action)(job_id))
     except JobError as exc:
         raise HTTPException(409, str(exc)) from None
 
