@@ -90,13 +90,18 @@ def test_a_crashing_worker_fails_the_job_not_the_server(live_settings):
         assert wait_for(client, second["id"], ("failed",), timeout=60)["status"] == "failed"
 
 
+def wait_for_iteration(client, job_id: str, iteration: int, timeout: float = 120) -> None:
+    """Poll until the running job has logged `iteration` training iterations."""
+    deadline = time.monotonic() + timeout
+    while client.get(f"/api/jobs/{job_id}").json()["iteration"] < iteration:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
 def test_cancel_a_running_job_keeps_its_checkpoint(live_settings):
     with TestClient(create_app(live_settings)) as client:
         job = submit(client, iterations=500)
-        deadline = time.monotonic() + 120
-        while client.get(f"/api/jobs/{job['id']}").json()["iteration"] < 1:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_for_iteration(client, job["id"], 1)
         r = client.post(f"/api/jobs/{job['id']}/cancel")
         assert r.status_code == 200 and r.json()["status"] == "running"  # stops at the next iteration
         done = wait_for(client, job["id"], ("cancelled",), timeout=60)
@@ -108,10 +113,7 @@ def test_cancel_a_running_job_keeps_its_checkpoint(live_settings):
 def test_restart_interrupts_a_running_job_which_then_resumes(live_settings):
     with TestClient(create_app(live_settings)) as client:
         job = submit(client, iterations=8)
-        deadline = time.monotonic() + 120
-        while client.get(f"/api/jobs/{job['id']}").json()["iteration"] < 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for_iteration(client, job["id"], 2)
     # The server has shut down: the worker checkpointed and the job is interrupted.
     state = json.loads((live_settings.jobs_dir / job["id"] / "job.json").read_text())
     assert state["status"] == "interrupted", state
