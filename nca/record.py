@@ -16,16 +16,14 @@ to `steps` (steps // steps_per_frame + 1 frames). Damage "at step S" is applied 
 S-th update and shows in the frame of step S (see nca/damage.py).
 
 Output goes to a temporary name in the destination directory and is renamed at the end,
-so an error or Ctrl-C never leaves a half-written video (or half a frames directory).
+so an error or Ctrl-C never leaves a half-written video (or half a frames directory): see
+nca/video_writers.py. The repair figure is measured by nca/repair.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,17 +36,13 @@ from PIL import Image, ImageDraw, ImageFont
 from .checkpoint import CheckpointError, load_checkpoint
 from .damage import Damage, DamageError, apply_damage, parse_damage, validate_schedule
 from .model import NCA, pick_device, to_rgb
+from .record_error import RecordError
+from .repair import MEASURE_EVERY, RepairFigure, RepairMeter
+from .video_writers import check_output, open_writer
 
 FORMATS = ("mp4", "gif", "webm", "frames")
 MAX_SIDE = 4096
 GRID_GAP = 2  # dark cells between grid panels; even, so it never flips the frame's parity
-RECOVERY_TOLERANCE = 0.10  # "recovered" = style measure within 10% of its pre-damage value
-MIN_MEASURE_SIDE = 32  # VGG pools 4 times before relu5_1: 32 px leaves a 2x2 map
-MEASURE_EVERY = 16  # steps between repair measurements: a VGG pass costs about 5 NCA steps
-
-
-class RecordError(ValueError):
-    """An option or path that cannot work; the message is one line for the user."""
 
 
 # ---------------------------------------------------------------------------- options
@@ -95,172 +89,6 @@ def _check_int(name: str, value: int, lo: int, hi: int | None = None) -> int:
 
 
 # ---------------------------------------------------------------------------- writers
-
-class _Writer:
-    """Writes frames to a temporary path beside `out`; `commit` renames it into place."""
-
-    def __init__(self, out: Path, width: int, height: int, fps: int):
-        self.out, self.width, self.height, self.fps = out, width, height, fps
-        self.tmp: Path | None = None
-
-    def append(self, frame: np.ndarray) -> None:
-        raise NotImplementedError
-
-    def finish(self) -> None:
-        """Flush everything to self.tmp."""
-
-    def commit(self) -> None:
-        self.finish()
-        os.replace(self.tmp, self.out)
-        self.tmp = None
-
-    def abort(self) -> None:
-        if self.tmp is not None:
-            self.tmp.unlink(missing_ok=True)
-            self.tmp = None
-
-
-def _temp_file(out: Path) -> Path:
-    # Same directory so the final rename is atomic; same extension so tools recognise the type.
-    fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=f".part{out.suffix}")
-    os.close(fd)
-    _umask_mode(Path(name), 0o666)
-    return Path(name)
-
-
-def _umask_mode(path: Path, mode: int) -> None:
-    """mkstemp/mkdtemp make private (0600/0700) entries; a video should get the usual permissions."""
-    path.chmod(mode & ~_umask())
-
-
-def _umask() -> int:
-    # Read, not os.umask(0)+restore: that briefly changes it for every thread of the process.
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
-
-
-class _FFmpegWriter(_Writer):
-    # yuv420p: the only pixel format browsers and phones all decode. CRF = constant quality.
-    CODECS = {
-        "mp4": ("libx264", ["-crf", "20", "-preset", "medium", "-movflags", "+faststart", "-f", "mp4"]),
-        "webm": ("libvpx-vp9", ["-crf", "32", "-b:v", "0", "-deadline", "good", "-cpu-used", "4",
-                                "-row-mt", "1", "-f", "webm"]),
-    }
-
-    def __init__(self, out: Path, width: int, height: int, fps: int, fmt: str):
-        super().__init__(out, width, height, fps)
-        import imageio_ffmpeg  # deferred: only video formats need the ffmpeg binary
-
-        codec, params = self.CODECS[fmt]
-        self._gen = None
-        self.tmp = _temp_file(out)
-        try:
-            self._gen = imageio_ffmpeg.write_frames(
-                str(self.tmp), (width, height), fps=fps, codec=codec, pix_fmt_in="rgb24",
-                pix_fmt_out="yuv420p", quality=None, macro_block_size=1, ffmpeg_log_level="error",
-                output_params=params)
-            self._gen.send(None)  # starts ffmpeg
-        except BaseException:
-            self.abort()
-            raise
-
-    def append(self, frame: np.ndarray) -> None:
-        self._gen.send(np.ascontiguousarray(frame))
-
-    def finish(self) -> None:
-        if self._gen is not None:
-            self._gen.close()
-            self._gen = None
-
-    def abort(self) -> None:
-        try:
-            self.finish()
-        except Exception:  # noqa: BLE001 - the file is being thrown away anyway
-            pass
-        super().abort()
-
-
-class _GifWriter(_Writer):
-    def __init__(self, out: Path, width: int, height: int, fps: int):
-        super().__init__(out, width, height, fps)
-        self.tmp = _temp_file(out)
-        self.frames: list[Image.Image] = []
-
-    def append(self, frame: np.ndarray) -> None:
-        # Palette now (what Pillow's GIF writer would do at save time): a third of the memory.
-        self.frames.append(Image.fromarray(frame, "RGB").convert("P", palette=Image.Palette.ADAPTIVE))
-
-    def finish(self) -> None:
-        # Pillow merges identical consecutive frames (adding their delays): a still stretch of
-        # video becomes one GIF frame, the timing stays right.
-        first, *rest = self.frames
-        first.save(self.tmp, format="GIF", save_all=True, append_images=rest,
-                   duration=gif_delays_ms(len(self.frames), self.fps), loop=0)  # loop=0: forever
-        self.frames = []
-
-
-def gif_delays_ms(frames: int, fps: int) -> list[int]:
-    """Per-frame GIF delays. GIF stores whole centiseconds, so 30 fps alternates 30 and 40 ms:
-    frame i still starts within 5 ms of i / fps and the clip keeps its length."""
-    ends = [round((i + 1) * 100 / fps) * 10 for i in range(frames)]
-    return [end - start for start, end in zip([0, *ends[:-1]], ends, strict=True)]
-
-
-class _FramesWriter(_Writer):
-    def __init__(self, out: Path, width: int, height: int, fps: int):
-        super().__init__(out, width, height, fps)
-        self.tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part"))
-        _umask_mode(self.tmp, 0o777)
-        self.count = 0
-
-    def append(self, frame: np.ndarray) -> None:
-        Image.fromarray(frame, "RGB").save(self.tmp / f"frame_{self.count:06d}.png")
-        self.count += 1
-
-    def commit(self) -> None:
-        if self.out.is_dir():  # checked empty before rendering; rename cannot replace a directory
-            self.out.rmdir()
-        os.replace(self.tmp, self.out)
-        self.tmp = None
-
-    def abort(self) -> None:
-        if self.tmp is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
-
-
-def check_output(out: Path, fmt: str, width: int, height: int) -> None:
-    """Refuse, before any rendering, an output that cannot be written."""
-    if fmt in ("mp4", "webm") and (width % 2 or height % 2):
-        raise RecordError(f"{fmt} (yuv420p) needs an even width and height, got {width}x{height}: "
-                          "change --size or --scale, or use --format gif/frames")
-    parent = out.parent
-    if not parent.is_dir():
-        raise RecordError(f"cannot write {out}: directory {parent} does not exist")
-    if fmt == "frames":
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise RecordError(f"cannot write frames to {out}: it exists and is not an empty directory")
-    elif out.is_dir():
-        raise RecordError(f"cannot write {out}: it is a directory")
-
-
-def open_writer(out: Path, fmt: str, width: int, height: int, fps: int) -> _Writer:
-    try:
-        if fmt in ("mp4", "webm"):
-            return _FFmpegWriter(out, width, height, fps, fmt)
-        if fmt == "gif":
-            return _GifWriter(out, width, height, fps)
-        return _FramesWriter(out, width, height, fps)
-    except OSError as exc:
-        raise RecordError(f"cannot write {out}: {exc.strerror or exc}") from None
-
-
 # ---------------------------------------------------------------------------- models
 
 @dataclass
@@ -301,142 +129,6 @@ def _new_run(source: NCA | str | Path, device: torch.device, width: int, height:
     return _Run(label, model, state, generator, state.clone(), style)
 
 
-# ---------------------------------------------------------------------------- repair figure
-
-@dataclass
-class RepairFigure:
-    """How long one model took to heal one damage event."""
-
-    model: str
-    damage: str
-    step: int  # when the damage happened
-    steps: int | None  # steps until recovered; None = not recovered
-    until: int  # last step it was watched (end of run, or the next damage)
-    baseline: float  # the style measure just before the damage
-    every: int = MEASURE_EVERY  # measurement cadence: `steps` is exact to this many steps
-    note: str = ""  # why there is no figure, when it could not be measured
-
-    @property
-    def recovered(self) -> bool:
-        return self.steps is not None
-
-    def __str__(self) -> str:
-        if self.note:
-            return f"{self.model}: {self.damage}: not measured ({self.note})"
-        if self.steps is None:
-            return f"{self.model}: {self.damage}: not recovered by step {self.until}"
-        return f"{self.model}: {self.damage}: recovered after {self.steps} steps (measured every {self.every})"
-
-
-@dataclass
-class _Watch:
-    run: int
-    damage: Damage
-    box: tuple[int, int, int, int]
-    loss: torch.nn.Module
-    baseline: float
-
-
-class RepairMeter:
-    """The repair figure: how many steps the damaged region's style takes to come back.
-
-    Measure: the Gram style loss (the training loss, nca.vgg) of the damaged region's crop
-    against a reference: the style image the model was trained on when the checkpoint carries
-    it, otherwise the *whole frame just before the damage*. The crop's loss just before the
-    damage is the baseline (non-zero: a finite patch never matches the reference exactly), and
-    the region counts as recovered at the first measurement within 10% of it. Comparing the
-    region to its own past instead would give a baseline of exactly zero, and "within 10% of
-    zero" never happens. For the same reason, with the frame as reference a region may not be
-    the whole frame: `reset` is then measured on the central half-size patch.
-    """
-
-    def __init__(self, labels: Sequence[str], device: torch.device, every: int):
-        from .vgg import VGGFeatures, WeightsError  # deferred: VGG loads only when a figure is wanted
-
-        self.labels = list(labels)
-        try:
-            self.vgg = VGGFeatures().to(device)
-        except WeightsError as exc:
-            raise RecordError(f"{exc} (or pass --no-repair to skip the repair figure)") from None
-        self.every = every
-        self.watches: list[_Watch] = []
-        self.figures: list[RepairFigure] = []
-
-    @staticmethod
-    def measure_box(damage: Damage, height: int, width: int,
-                    whole_ok: bool = False) -> tuple[int, int, int, int] | None:
-        """The crop to measure; None when it would be the whole frame and that is not `whole_ok`,
-        or when the frame is too small for VGG."""
-        if min(height, width) < MIN_MEASURE_SIDE:
-            return None
-        if damage.kind == "reset" and not whole_ok:
-            top, left, bottom, right = height // 4, width // 4, height - height // 4, width - width // 4
-        else:
-            top, left, bottom, right = damage.box(height, width)
-        # Grow small regions to the minimum VGG can use, staying inside the frame.
-        top, bottom = _widen(top, bottom, height)
-        left, right = _widen(left, right, width)
-        if (bottom - top) * (right - left) == height * width and not whole_ok:
-            return None
-        return top, left, bottom, right
-
-    @torch.no_grad()
-    def before_damage(self, step: int, index: int, x: torch.Tensor, damage: Damage,
-                      style: torch.Tensor | None = None) -> None:
-        """Call with the state just before `damage` hits model `index` (and its style image, if known)."""
-        self._close(index, step)  # a new hit ends the watch on an unhealed older one
-        h, w = x.shape[2], x.shape[3]
-        box = self.measure_box(damage, h, w, whole_ok=style is not None)
-        if box is None:
-            note = f"the region covers the whole {w}x{h} frame; use a larger --size"
-            if min(h, w) < MIN_MEASURE_SIDE:
-                note = f"VGG needs a frame of at least {MIN_MEASURE_SIDE}x{MIN_MEASURE_SIDE}"
-            self.figures.append(RepairFigure(self.labels[index], str(damage), step, None, step, float("nan"),
-                                             self.every, note))
-            return
-        from .vgg import StyleLoss
-
-        rgb = to_rgb(x)
-        loss = StyleLoss(self.vgg, rgb if style is None else style, kind="gram")
-        self.watches.append(_Watch(index, damage, box, loss, float(loss(_crop(rgb, box)))))
-
-    @torch.no_grad()
-    def measure(self, step: int, index: int, x: torch.Tensor) -> None:
-        for watch in [w for w in self.watches if w.run == index]:
-            since = step - watch.damage.step
-            if since <= 0 or since % self.every:
-                continue
-            value = float(watch.loss(_crop(to_rgb(x), watch.box)))
-            if value <= (1.0 + RECOVERY_TOLERANCE) * watch.baseline:
-                self._finish(watch, step, recovered=True)
-
-    def finish(self, step: int) -> None:
-        for index in {w.run for w in self.watches}:
-            self._close(index, step)
-
-    def _close(self, index: int, step: int) -> None:
-        for watch in [w for w in self.watches if w.run == index]:
-            self._finish(watch, step, recovered=False)
-
-    def _finish(self, watch: _Watch, step: int, recovered: bool) -> None:
-        self.watches.remove(watch)
-        steps = step - watch.damage.step if recovered else None
-        self.figures.append(RepairFigure(self.labels[watch.run], str(watch.damage), watch.damage.step,
-                                         steps, step, watch.baseline, self.every))
-
-
-def _widen(lo: int, hi: int, limit: int) -> tuple[int, int]:
-    need = MIN_MEASURE_SIDE - (hi - lo)
-    if need <= 0:
-        return lo, hi
-    lo = max(0, lo - (need + 1) // 2)
-    hi = min(limit, lo + MIN_MEASURE_SIDE)
-    return hi - MIN_MEASURE_SIDE, hi
-
-
-def _crop(rgb: torch.Tensor, box: tuple[int, int, int, int]) -> torch.Tensor:
-    top, left, bottom, right = box
-    return rgb[:, :, top:bottom, left:right]
 # ---------------------------------------------------------------------------- frames
 
 def compose(states: Sequence[torch.Tensor], scale: int) -> np.ndarray:

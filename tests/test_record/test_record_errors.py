@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from nca import video_writers
 from nca.record import main, record
 from tests.conftest import TEXTURES, random_model
 
@@ -147,8 +148,8 @@ def test_directory_refusing_the_temp_file(run, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(rec.tempfile, "mkstemp", denied)
-    monkeypatch.setattr(rec.tempfile, "mkdtemp", denied)
+    monkeypatch.setattr(video_writers.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(video_writers.tempfile, "mkdtemp", denied)
     assert_refused(run(), "cannot write")
     assert_refused(run(out="frames"), "Permission denied")
 
