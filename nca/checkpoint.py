@@ -101,7 +101,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             f"{file} has checkpoint version {version}; this NCA Studio reads up to {VERSION}: upgrade it")
     try:
         model_config = from_dict(ModelConfig, payload["model_config"])
-        train_config = from_dict(TrainConfig, payload["train_config"])
+        # Checkpoints written before `gram_balance` existed were trained with per-layer balancing.
+        train_config = from_dict(TrainConfig, {"gram_balance": "layer", **payload["train_config"]})
         state = payload["model"]
         expected = NCA(model_config).state_dict()
         if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):

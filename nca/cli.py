@@ -68,6 +68,8 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", type=_positive_int, help="hidden units of the update MLP")
     p.add_argument("--fire-rate", type=_positive_float)
     p.add_argument("--loss", choices=["gram", "swd"])
+    p.add_argument("--gram-balance", choices=["layer", "none"],
+                   help="layer: every VGG layer weighs the same; none: plain Gram sum (relu1_1 dominates)")
     p.add_argument("--grid", type=_positive_int, help="training grid size (cells per side)")
     p.add_argument("--batch", type=_positive_int)
     p.add_argument("--pool-size", type=_positive_int)
@@ -96,7 +98,8 @@ def run_train(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / f"{Path(args.style_image).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     overrides = {name: getattr(args, name) for name in (
         "iterations", "channels", "hidden", "fire_rate", "loss", "grid", "batch", "pool_size", "lr",
-        "style_size", "damage_samples", "seed_noise", "vgg_pool", "vgg_weights", "seed", "threads")}
+        "style_size", "damage_samples", "seed_noise", "vgg_pool", "vgg_weights", "seed", "threads",
+        "gram_balance")}
     if args.steps:
         overrides["steps_min"], overrides["steps_max"] = args.steps
     overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -120,6 +123,7 @@ def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
                        description="Roll out from the seed and report the Gram style ratio and the feature-scale ratio.")
     p.add_argument("model", nargs="+", help="run directory, checkpoint or model bundle")
     p.add_argument("--size", type=_positive_int, default=128)
+    p.add_argument("--samples", type=_positive_int, default=4, help="rollouts averaged per figure")
     p.add_argument("--steps", default="500,2000,5000", help="comma-separated step counts to measure at")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")

@@ -184,7 +184,8 @@ def train(
 
     model = NCA(model_cfg).to(dev)
     vgg = VGGFeatures(train_cfg.vgg_weights or None, pool=train_cfg.vgg_pool).to(dev)
-    style_loss = StyleLoss(vgg, style, kind=train_cfg.loss, layer_weights=train_cfg.layer_weights)
+    style_loss = StyleLoss(vgg, style, kind=train_cfg.loss, layer_weights=train_cfg.layer_weights,
+                           balance=train_cfg.gram_balance)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(
         optimizer, milestones=list(train_cfg.lr_decay_at), gamma=train_cfg.lr_decay)

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+GRAM_BALANCES = ("layer", "none")
 
 # (state_dict index, in, out) for every 3x3 conv up to conv5_1; a pool follows the
 # last conv of each block. Indices are the nn.Sequential positions in vgg_normalised.pth.
@@ -104,8 +105,11 @@ class StyleLoss(nn.Module):
     """
 
     def __init__(self, vgg: VGGFeatures, target_rgb: torch.Tensor, kind: str = "gram",
-                 layer_weights: tuple[float, ...] = (1.0,) * 5, projections: int = 32):
+                 layer_weights: tuple[float, ...] = (1.0,) * 5, projections: int = 32,
+                 balance: str = "layer"):
         super().__init__()
+        if balance not in GRAM_BALANCES:
+            raise ValueError(f"balance must be one of {GRAM_BALANCES}, got {balance!r}")
         self.vgg = vgg
         self.kind = kind
         self.layer_weights = tuple(layer_weights)
@@ -113,7 +117,11 @@ class StyleLoss(nn.Module):
         with torch.no_grad():
             feats = vgg(target_rgb)
             self.target_grams = [gram(f) for f in feats]
-            self.gram_scales = [1.0 / (g.square().mean().item() + 1e-8) for g in self.target_grams]
+            sizes = [g.square().mean().item() for g in self.target_grams]
+            if balance == "layer":
+                self.gram_scales = [1.0 / (m + 1e-8) for m in sizes]
+            else:  # one scale for all layers: the plain Gram sum, brought to O(1) so the overflow weight keeps its meaning
+                self.gram_scales = [1.0 / (sum(sizes) + 1e-8)] * len(sizes)
             self.target_feats = [f.flatten(2) for f in feats]  # 1 x C x N, for SWD
 
     def forward(self, rgb: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -82,6 +82,7 @@ def test_bad_style_images(nca, bad_files, kind, fragment, tmp_path):
     (["--iterations", "many"], "whole number"),
     (["--lr", "0"], "> 0"),
     (["--loss", "l2"], "invalid choice"),
+    (["--gram-balance", "some"], "invalid choice"),
     (["--preset", "huge"], "invalid choice"),
     (["--steps", "9..3"], "MIN <= MAX"),
     (["--grid", "8"], "grid must be between"),

@@ -67,6 +67,16 @@ def test_checkpoint_round_trip_gives_the_same_model(tmp_path):
     assert model.w2.abs().sum() > 0  # training moved the zero-initialised layer
 
 
+def test_checkpoints_from_before_gram_balance_keep_their_loss(tmp_path):
+    result = train(STYLE, tmp_path / "run", iterations=2, **FAST)
+    assert load_checkpoint(result.checkpoint).train_config.gram_balance == "none"  # today's default
+    payload = torch.load(result.checkpoint, weights_only=True)
+    del payload["train_config"]["gram_balance"]
+    torch.save(payload, result.checkpoint)
+    # Such runs were trained with per-layer balancing; a --resume must go on with that loss.
+    assert load_checkpoint(result.checkpoint).train_config.gram_balance == "layer"
+
+
 def test_resume_continues_where_the_run_stopped(tmp_path):
     straight = train(STYLE, tmp_path / "straight", iterations=20, **FAST)
     run = tmp_path / "resumed"

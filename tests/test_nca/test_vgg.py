@@ -44,6 +44,22 @@ def test_style_loss_tells_textures_apart(vgg):
         assert same < 0.2 * flat, kind
 
 
+def test_gram_balances(vgg):
+    gen = torch.Generator().manual_seed(0)
+    target, image = torch.rand(1, 3, 64, 64, generator=gen), torch.rand(2, 3, 64, 64, generator=gen)
+    plain = StyleLoss(vgg, target, balance="none")
+    layered = StyleLoss(vgg, target, balance="layer")
+    feats = vgg(image)
+    # "none" is the textbook sum of the five layers' Gram distances, scaled by one constant.
+    sizes = [float(g.square().mean()) for g in plain.target_grams]
+    assert float(plain.gram_loss(feats)) == pytest.approx(float(plain.raw_gram_loss(feats)) / sum(sizes), rel=1e-5)
+    # The target Grams' magnitudes differ by orders of magnitude between layers; "layer" evens them out.
+    assert max(sizes) / min(sizes) > 100
+    assert layered.gram_scales[0] != layered.gram_scales[4]
+    with pytest.raises(ValueError, match="balance"):
+        StyleLoss(vgg, target, balance="both")
+
+
 def test_max_pool_variant_differs(vgg):
     x = torch.rand(1, 3, 32, 32)
     maxed = VGGFeatures(pool="max")

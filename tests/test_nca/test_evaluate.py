@@ -1,0 +1,47 @@
+import json
+
+import torch
+from PIL import Image
+
+from nca.checkpoint import save_checkpoint
+from nca.cli import main
+from nca.config import ModelConfig, TrainConfig
+from nca.image import image_to_tensor, load_style
+from nca.model import NCA
+from tests.conftest import TEXTURES
+
+
+def untrained_run(tmp_path):
+    """A checkpoint whose model never moves from the grey seed, carrying pebbles as its style."""
+    style, _ = load_style(TEXTURES / "pebbles.png", 48)
+    style_u8 = (image_to_tensor(style)[0].permute(1, 2, 0) * 255 + 0.5).to(torch.uint8)
+    model = NCA(ModelConfig())
+    path = tmp_path / "run" / "checkpoint.pt"
+    save_checkpoint(path, model, TrainConfig(), {"style_sha256": "0" * 64, "iterations": 0, "final_loss": 0.0},
+                    style_image=style_u8)
+    return path.parent
+
+
+def test_evaluate_cli_reports_a_grey_texture_as_no_better_than_flat(tmp_path, capsys):
+    run = untrained_run(tmp_path)
+    code = main(["evaluate", str(run), "--size", "64", "--steps", "8,4", "--samples", "2", "--json",
+                 "--save", str(tmp_path / "pictures"), "--device", "cpu"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["samples"] == 2 and report["size"] == 64
+    assert set(report["steps"]) == {"4", "8"}
+    for figures in report["steps"].values():
+        # Grey is further from pebbles' colour statistics than pebbles' own mean colour is.
+        assert figures["style_ratio"] > 1.0 and figures["balanced_ratio"] > 0.1
+        assert figures["scale_ratio"] == 0.0  # a flat image has no features at all
+    picture = Image.open(tmp_path / "pictures" / "run.png")
+    picture.load()
+    assert picture.width > 3 * 2 * 64  # the style and two rollouts, side by side at 2x
+
+
+def test_evaluate_cli_refuses_bad_step_lists(tmp_path, capsys):
+    run = untrained_run(tmp_path)
+    for steps in ("soon", "0", ","):
+        assert main(["evaluate", str(run), "--steps", steps]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: --steps") and "\n" not in err
