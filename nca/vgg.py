@@ -96,10 +96,11 @@ def gram(f: torch.Tensor) -> torch.Tensor:
 class StyleLoss(nn.Module):
     """Distance between the style statistics of an image batch and one target image.
 
-    kind="gram": mean squared difference of Gram matrices, per-layer weighted. Each layer's
-    term is divided by the mean square of the target's Gram at that layer: raw magnitudes
-    differ by ~700x between relu1_1 and relu5_1 in this network, so without it the deep
-    layers (large-scale structure) would be ignored whatever the weights say.
+    kind="gram": mean squared difference of Gram matrices, per-layer weighted. Raw magnitudes
+    differ by ~700x between relu1_1 and relu5_1 in this network. balance="none" keeps that
+    (the textbook loss: shallow layers, i.e. colour and fine detail, dominate) and divides the
+    sum by one constant; balance="layer" divides each layer's term by the mean square of the
+    target's Gram at that layer, so the deep layers (large-scale structure) count as much.
     kind="swd": sliced Wasserstein: project features on random directions, sort, compare;
     matches the whole feature distribution, not just its second moments (better colours).
     """
