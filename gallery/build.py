@@ -45,8 +45,11 @@ def build_one(recipe: dict, threads: int, skip_trained: bool) -> dict:
     pictures = [report["target"]] + list(report["frames"].values())
     from nca.previews import image_grid
     image_grid(pictures, pad=4).save(run_dir / "evaluate.png")
+    from nca.checkpoint import load_checkpoint
+    meta = load_checkpoint(run_dir).meta
     return {"name": recipe["name"], "minutes": round((time.time() - t0) / 60, 1),
-            "steps": report["steps"], "rise": report["rise"]}
+            "train_minutes": round(meta.get("wall_time", 0) / 60, 1), "iterations": meta.get("iterations"),
+            "samples": report["samples"], "steps": report["steps"], "rise": report["rise"]}
 
 
 def main() -> int:
@@ -90,7 +93,7 @@ def main() -> int:
                 report[name] = result
                 REPORT.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
                 at = result["steps"]
-                print(f"done {name} in {result['minutes']} min: style ratio "
+                print(f"done {name} in {result['minutes']} min (training {result['train_minutes']} min): style ratio "
                       + ", ".join(f"{k}: {v['style_ratio']:.4f}" for k, v in at.items())
                       + f"; scale {at['2000']['scale_ratio']:.2f}", flush=True)
             else:
