@@ -1,6 +1,6 @@
 """Rebuild the bundled gallery: train every recipe, export it to web/models/, evaluate it.
 
-    python gallery/build.py [--jobs 2] [--only leopard,rust] [--threads 1] [--skip-trained]
+    python gallery/build.py [--jobs 2] [--only leopard,rust] [--threads 1] [--skip-trained | --evaluate-only]
 
 Long (about 10-20 CPU-minutes per model); not part of the tests. Runs recipes in parallel
 worker processes, one torch thread each: two 2-thread processes on two cores spend most of
@@ -28,9 +28,13 @@ def load_recipes() -> list[dict]:
     return json.loads((HERE / "recipes.json").read_text())["models"]
 
 
-def build_one(recipe: dict, threads: int, skip_trained: bool) -> dict:
-    """Train, export and evaluate one recipe (runs inside a worker process)."""
+def build_one(recipe: dict, threads: int, skip_trained: bool, evaluate_only: bool = False) -> dict:
+    """Train, export and evaluate one recipe (runs inside a worker process). `evaluate_only`
+    measures the bundled model in web/models/ (its checkpoint travels with it), so the figures
+    can be refreshed on a fresh clone without the runs/ directory."""
     sys.path.insert(0, str(REPO))
+    import torch
+
     import exporter
     from nca.evaluate import evaluate
     from nca.train import train
@@ -38,15 +42,19 @@ def build_one(recipe: dict, threads: int, skip_trained: bool) -> dict:
     run_dir = RUNS / recipe["name"]
     overrides = {k: v for k, v in recipe.items() if k not in RECIPE_KEYS}
     t0 = time.time()
-    if not (skip_trained and (run_dir / "checkpoint.pt").exists()):
-        train(HERE / "styles" / recipe["style"], run_dir, preset=recipe["preset"], threads=threads, **overrides)
-    exporter.export(run_dir, MODELS, name=recipe["name"])
-    report = evaluate(run_dir, size=128, steps=(500, 2000, 5000))
+    source = MODELS / recipe["name"] if evaluate_only else run_dir
+    if not evaluate_only:
+        if not (skip_trained and (run_dir / "checkpoint.pt").exists()):
+            train(HERE / "styles" / recipe["style"], run_dir, preset=recipe["preset"], threads=threads, **overrides)
+        exporter.export(run_dir, MODELS, name=recipe["name"])
+    torch.set_num_threads(threads)
+    report = evaluate(source, size=128, steps=(500, 2000, 5000))
+    run_dir.mkdir(parents=True, exist_ok=True)
     pictures = [report["target"]] + list(report["frames"].values())
     from nca.previews import image_grid
     image_grid(pictures, pad=4).save(run_dir / "evaluate.png")
     from nca.checkpoint import load_checkpoint
-    meta = load_checkpoint(run_dir).meta
+    meta = load_checkpoint(source).meta
     return {"name": recipe["name"], "minutes": round((time.time() - t0) / 60, 1),
             "train_minutes": round(meta.get("wall_time", 0) / 60, 1), "iterations": meta.get("iterations"),
             "samples": report["samples"], "steps": report["steps"], "rise": report["rise"]}
@@ -57,19 +65,20 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", help="comma-separated recipe names")
-    ap.add_argument("--skip-trained", action="store_true", help="re-export and re-evaluate existing runs")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--skip-trained", action="store_true", help="re-export and re-evaluate existing runs")
+    mode.add_argument("--evaluate-only", action="store_true", help="only re-evaluate the bundled models in web/models")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     recipes = load_recipes()
 
     if args.worker:  # child process: one recipe, JSON result on stdout
         recipe = next(r for r in recipes if r["name"] == args.worker)
-        print(json.dumps(build_one(recipe, args.threads, args.skip_trained)), flush=True)
+        print(json.dumps(build_one(recipe, args.threads, args.skip_trained, args.evaluate_only)), flush=True)
         return 0
 
     wanted = set(args.only.split(",")) if args.only else {r["name"] for r in recipes}
     queue = [r for r in recipes if r["name"] in wanted]
-    report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
     running: list[tuple[str, subprocess.Popen]] = []
     failed = []
     while queue or running:
@@ -78,8 +87,7 @@ def main() -> int:
             RUNS.mkdir(parents=True, exist_ok=True)
             log = (RUNS / f"{recipe['name']}.log").open("w")
             cmd = [sys.executable, __file__, "--worker", recipe["name"], "--threads", str(args.threads)]
-            if args.skip_trained:
-                cmd.append("--skip-trained")
+            cmd += ["--skip-trained"] * args.skip_trained + ["--evaluate-only"] * args.evaluate_only
             running.append((recipe["name"], subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)))
             print(f"started {recipe['name']}", flush=True)
         time.sleep(2)
@@ -90,6 +98,8 @@ def main() -> int:
             out = proc.stdout.read().strip().splitlines()
             if proc.returncode == 0 and out:
                 result = json.loads(out[-1])
+                # Re-read before writing: another build.py may have finished a model meanwhile.
+                report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
                 report[name] = result
                 REPORT.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
                 at = result["steps"]

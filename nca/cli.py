@@ -123,7 +123,7 @@ def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
                        description="Roll out from the seed and report the Gram style ratio and the feature-scale ratio.")
     p.add_argument("model", nargs="+", help="run directory, checkpoint or model bundle")
     p.add_argument("--size", type=_positive_int, default=128)
-    p.add_argument("--samples", type=_positive_int, default=4, help="rollouts averaged per figure")
+    p.add_argument("--samples", type=_positive_int, default=8, help="rollouts averaged per figure")
     p.add_argument("--steps", default="500,2000,5000", help="comma-separated step counts to measure at")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")

@@ -101,10 +101,12 @@ class TrainConfig:
 # Pool size sets how old pool states get: each iteration revisits `batch` of them, so over a
 # run every state is revisited iterations * batch / pool_size times. A 1024 pool over 1000
 # iterations of batch 4 is revisited 4 times (~200 steps): the model never sees its texture
-# age, and pebbles drifted into stripes by step 2000. 128 gives ~30 revisits; resetting one
-# sample every 4 iterations keeps the seed in view.
+# age, and pebbles drifted into stripes by step 2000. 128 gives ~30 revisits. Resetting one
+# sample every 8 iterations (125 resets) keeps the seed in view; every 4 left so few old
+# states that leopard's spots washed out after a few thousand steps (style ratio +25% from
+# step 500 to 5000, against -12% with 8).
 PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
-    "quick": (ModelConfig(), TrainConfig(pool_size=128, seed_reset_every=4)),
+    "quick": (ModelConfig(), TrainConfig(pool_size=128, seed_reset_every=8)),
     "standard": (
         ModelConfig(),
         TrainConfig(iterations=4000, grid=96, batch=4, pool_size=256, steps_min=32, steps_max=96, lr=1e-3,
