@@ -28,6 +28,12 @@ def load_recipes() -> list[dict]:
     return json.loads((HERE / "recipes.json").read_text())["models"]
 
 
+def recipe_overrides(recipe: dict) -> dict:
+    """The config fields a recipe sets beyond its preset. JSON has no tuples; the configs keep
+    sequences as tuples (frozen, comparable), as a checkpoint's stored config does."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in recipe.items() if k not in RECIPE_KEYS}
+
+
 def build_one(recipe: dict, threads: int, skip_trained: bool, evaluate_only: bool = False) -> dict:
     """Train, export and evaluate one recipe (runs inside a worker process). `evaluate_only`
     measures the bundled model in web/models/ (its checkpoint travels with it), so the figures
@@ -40,7 +46,7 @@ def build_one(recipe: dict, threads: int, skip_trained: bool, evaluate_only: boo
     from nca.train import train
 
     run_dir = RUNS / recipe["name"]
-    overrides = {k: v for k, v in recipe.items() if k not in RECIPE_KEYS}
+    overrides = recipe_overrides(recipe)
     t0 = time.time()
     source = MODELS / recipe["name"] if evaluate_only else run_dir
     if not evaluate_only:

@@ -104,7 +104,12 @@ class TrainConfig:
 # age, and pebbles drifted into stripes by step 2000. 128 gives ~30 revisits. Resetting one
 # sample every 8 iterations (125 resets) keeps the seed in view; every 4 left so few old
 # states that leopard's spots washed out after a few thousand steps (style ratio +25% from
-# step 500 to 5000, against -12% with 8).
+# step 500 to 5000, against -12% with 8). Tried on pebbles and dropped (8 rollouts, 128x128):
+# a seed every 6: +55%; the learning rate cut to 30% at iteration 600: 0.013 at step 500,
+# then stripes (0.069 at 2000, 0.111 at 5000); pool 64 with a seed every 16 plus that cut:
+# grows too slowly from the seed (0.18 at steps 500 and 2000, 0.063 at 5000). Rollouts of
+# 32..96 steps (states a third older, growth untouched) held pebbles: 0.0068 / 0.0077 / 0.0069
+# at steps 500 / 2000 / 5000; not yet tried on leopard, rust and gravel, so not the default.
 PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
     "quick": (ModelConfig(), TrainConfig(pool_size=128, seed_reset_every=8)),
     "standard": (

@@ -1,0 +1,55 @@
+"""The gallery's recipes are what `make gallery` trains: a typo there only shows hours into a rebuild."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from nca.checkpoint import load_checkpoint
+from nca.config import preset
+from tests.conftest import REPO
+
+GALLERY = REPO / "gallery"
+MODELS = REPO / "web" / "models"
+
+
+def _build_module():
+    spec = importlib.util.spec_from_file_location("gallery_build", GALLERY / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BUILD = _build_module()
+RECIPES = BUILD.load_recipes()
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=[r["name"] for r in RECIPES])
+def test_recipe_builds_valid_configs_from_a_bundled_style(recipe):
+    assert (GALLERY / "styles" / recipe["style"]).is_file()
+    model_cfg, train_cfg = preset(recipe["preset"], **BUILD.recipe_overrides(recipe))
+    assert isinstance(train_cfg.lr_decay_at, tuple)
+    assert model_cfg.parameter_count > 0
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=[r["name"] for r in RECIPES])
+def test_bundled_model_was_trained_with_its_recipe(recipe):
+    """The checkpoint in web/models/<name> stores the configs it was trained with; they must be
+    the ones the recipe gives today, or `make gallery` would not rebuild what we ship."""
+    ckpt = load_checkpoint(MODELS / recipe["name"] / "checkpoint.pt")
+    model_cfg, train_cfg = preset(recipe["preset"], **BUILD.recipe_overrides(recipe))
+    assert ckpt.model_config == model_cfg
+    trained = ckpt.train_config
+    for field in ("iterations", "grid", "batch", "pool_size", "steps_min", "steps_max", "seed_reset_every",
+                  "lr", "lr_decay_at", "loss", "gram_balance", "style_size"):
+        assert getattr(trained, field) == getattr(train_cfg, field), field
+
+
+def test_every_bundled_model_has_a_recipe_and_figures():
+    names = {r["name"] for r in RECIPES}
+    bundled = {p.name for p in MODELS.iterdir() if (p / "model.json").is_file()}
+    assert bundled == names
+    quality = json.loads((GALLERY / "quality.json").read_text())
+    assert set(quality) == names
