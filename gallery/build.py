@@ -29,9 +29,8 @@ def load_recipes() -> list[dict]:
 
 
 def recipe_overrides(recipe: dict) -> dict:
-    """The config fields a recipe sets beyond its preset. JSON has no tuples; the configs keep
-    sequences as tuples (frozen, comparable), as a checkpoint's stored config does."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in recipe.items() if k not in RECIPE_KEYS}
+    """The config fields a recipe sets beyond its preset (shared with tests/test_gallery)."""
+    return {k: v for k, v in recipe.items() if k not in RECIPE_KEYS}
 
 
 def build_one(recipe: dict, threads: int, skip_trained: bool, evaluate_only: bool = False) -> dict:

@@ -136,6 +136,9 @@ def preset(name: str, **overrides: Any) -> tuple[ModelConfig, TrainConfig]:
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     model_cfg, train_cfg = PRESETS[name]
+    # Lists (JSON recipes, notebooks) become tuples, as from_dict does for stored configs, so a
+    # config compares equal to the one a checkpoint gives back.
+    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
     model_over = {k: v for k, v in overrides.items() if k in model_fields and v is not None}

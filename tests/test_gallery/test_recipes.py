@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 
@@ -29,8 +30,7 @@ RECIPES = BUILD.load_recipes()
 @pytest.mark.parametrize("recipe", RECIPES, ids=[r["name"] for r in RECIPES])
 def test_recipe_builds_valid_configs_from_a_bundled_style(recipe):
     assert (GALLERY / "styles" / recipe["style"]).is_file()
-    model_cfg, train_cfg = preset(recipe["preset"], **BUILD.recipe_overrides(recipe))
-    assert isinstance(train_cfg.lr_decay_at, tuple)
+    model_cfg, _ = preset(recipe["preset"], **BUILD.recipe_overrides(recipe))
     assert model_cfg.parameter_count > 0
 
 
@@ -41,10 +41,8 @@ def test_bundled_model_was_trained_with_its_recipe(recipe):
     ckpt = load_checkpoint(MODELS / recipe["name"] / "checkpoint.pt")
     model_cfg, train_cfg = preset(recipe["preset"], **BUILD.recipe_overrides(recipe))
     assert ckpt.model_config == model_cfg
-    trained = ckpt.train_config
-    for field in ("iterations", "grid", "batch", "pool_size", "steps_min", "steps_max", "seed_reset_every",
-                  "lr", "lr_decay_at", "loss", "gram_balance", "style_size"):
-        assert getattr(trained, field) == getattr(train_cfg, field), field
+    # `threads` is how the build ran, not what it trained; every other field must match.
+    assert dataclasses.replace(ckpt.train_config, threads=train_cfg.threads) == train_cfg
 
 
 def test_every_bundled_model_has_a_recipe_and_figures():

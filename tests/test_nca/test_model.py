@@ -3,9 +3,17 @@ import math
 import pytest
 import torch
 
-from nca.config import ConfigError, ModelConfig
+from nca.config import ConfigError, ModelConfig, preset
 from nca.model import NCA, perception_kernels, pick_device, to_rgb
 from tests.conftest import random_model
+
+
+def test_preset_overrides_given_as_lists_become_tuples():
+    """JSON recipes and notebooks pass lists; the frozen configs keep tuples, as checkpoints restore them."""
+    _, cfg = preset("quick", lr_decay_at=[500, 800], layer_weights=[1, 1, 1, 1, 0])
+    assert cfg.lr_decay_at == (500, 800)
+    assert cfg.layer_weights == (1, 1, 1, 1, 0)
+    hash(cfg)
 
 
 @pytest.mark.parametrize("channels,hidden", [(4, 8), (8, 16), (12, 96), (16, 32), (32, 128)])
