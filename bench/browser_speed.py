@@ -23,7 +23,8 @@ sys.path.insert(0, str(REPO))
 from exporter import export  # noqa: E402
 from nca.checkpoint import save_checkpoint  # noqa: E402
 from nca.config import TrainConfig  # noqa: E402
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, random_model  # noqa: E402
+from tests.conftest import random_model  # noqa: E402
+from web.headless import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 ORIGIN = "http://bench.test"
 PAGE = """<!doctype html><canvas id="c" width="256" height="256"></canvas><script type="module">

@@ -109,7 +109,9 @@ class TrainConfig:
 # then stripes (0.069 at 2000, 0.111 at 5000); pool 64 with a seed every 16 plus that cut:
 # grows too slowly from the seed (0.18 at steps 500 and 2000, 0.063 at 5000). Rollouts of
 # 32..96 steps (states a third older, growth untouched) held pebbles: 0.0068 / 0.0077 / 0.0069
-# at steps 500 / 2000 / 5000; not yet tried on leopard, rust and gravel, so not the default.
+# at steps 500 / 2000 / 5000, but as the default it broke two of the other three: leopard
+# 0.011 / 0.015 / 0.016 (+38%, against +14%), rust 0.027 / 0.039 / 0.038 (+40%, against -2%),
+# gravel 0.0087 / 0.0080 / 0.0089 (+3%). So 32..64 stays; pebbles' recipe pins 32..96.
 PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
     "quick": (ModelConfig(), TrainConfig(pool_size=128, seed_reset_every=8)),
     "standard": (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -12,19 +11,11 @@ import torch
 from nca.checkpoint import save_checkpoint
 from nca.config import ModelConfig, TrainConfig
 from nca.model import NCA
+from web.headless import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parent.parent
 TEXTURES = REPO / "tests" / "data"
 
-CHROMIUM = os.environ.get("NCA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def random_model(channels: int = 12, hidden: int = 96, seed: int = 0, scale: float = 0.05) -> NCA:

@@ -11,7 +11,6 @@ Starts the app with uvicorn on a free 127.0.0.1 port and a throw-away data dir, 
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import tempfile
 import threading
@@ -21,10 +20,8 @@ from pathlib import Path
 import uvicorn
 
 from .app import create_app
+from .headless import CHROMIUM, CHROMIUM_ARGS
 from .settings import BUNDLED_MODELS_DIR, Settings
-
-CHROMIUM = os.environ.get("NCA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-first-run"]
 
 
 def _free_port() -> int:
