@@ -140,9 +140,7 @@ def preset(name: str, **overrides: Any) -> tuple[ModelConfig, TrainConfig]:
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     model_cfg, train_cfg = PRESETS[name]
-    # Lists (JSON recipes, notebooks) become tuples, as from_dict does for stored configs, so a
-    # config compares equal to the one a checkpoint gives back.
-    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+    overrides = {k: _tuple_if_list(v) for k, v in overrides.items()}
     model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
     model_over = {k: v for k, v in overrides.items() if k in model_fields and v is not None}
@@ -151,6 +149,12 @@ def preset(name: str, **overrides: Any) -> tuple[ModelConfig, TrainConfig]:
     if unknown:
         raise ConfigError(f"unknown option(s): {', '.join(sorted(unknown))}")
     return dataclasses.replace(model_cfg, **model_over), dataclasses.replace(train_cfg, **train_over)
+
+
+def _tuple_if_list(value: Any) -> Any:
+    """Lists (JSON recipes, stored configs, notebooks) become tuples, so the frozen configs stay
+    hashable and a config built from a recipe compares equal to the one its checkpoint gives back."""
+    return tuple(value) if isinstance(value, list) else value
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -164,6 +168,6 @@ def from_dict(cls: type, data: dict[str, Any]):
     kwargs = {}
     for key, value in data.items():
         if key in names:
-            kwargs[key] = tuple(value) if isinstance(value, list) else value
+            kwargs[key] = _tuple_if_list(value)
     return cls(**kwargs)
 

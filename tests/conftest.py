@@ -17,7 +17,6 @@ REPO = Path(__file__).resolve().parent.parent
 TEXTURES = REPO / "tests" / "data"
 
 
-
 def random_model(channels: int = 12, hidden: int = 96, seed: int = 0, scale: float = 0.05) -> NCA:
     """An NCA with non-zero random weights (a zero w2 would make every test trivially pass)."""
     torch.manual_seed(seed)

@@ -12,18 +12,16 @@ from nca.checkpoint import load_checkpoint
 from nca.config import preset
 from tests.conftest import REPO
 
-GALLERY = REPO / "gallery"
-MODELS = REPO / "web" / "models"
-
 
 def _build_module():
-    spec = importlib.util.spec_from_file_location("gallery_build", GALLERY / "build.py")
+    spec = importlib.util.spec_from_file_location("gallery_build", REPO / "gallery" / "build.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 BUILD = _build_module()
+GALLERY, MODELS = BUILD.HERE, BUILD.MODELS
 RECIPES = BUILD.load_recipes()
 
 
@@ -49,5 +47,5 @@ def test_every_bundled_model_has_a_recipe_and_figures():
     names = {r["name"] for r in RECIPES}
     bundled = {p.name for p in MODELS.iterdir() if (p / "model.json").is_file()}
     assert bundled == names
-    quality = json.loads((GALLERY / "quality.json").read_text())
+    quality = json.loads(BUILD.REPORT.read_text())
     assert set(quality) == names
