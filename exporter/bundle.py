@@ -34,7 +34,8 @@ SCHEMA = "nca-studio/model-bundle"
 SCHEMA_VERSION = 1
 MODEL_JSON = "model.json"
 THUMBNAIL = "thumbnail.png"
-TRAINING_KEYS = ("style_sha256", "style_name", "style_size", "iterations", "final_loss", "wall_time", "device")
+TRAINING_KEYS = ("style_sha256", "style_name", "style_size", "iterations", "final_loss", "wall_time", "device",
+                 "selected_iteration")
 
 
 def model_json(ckpt: Checkpoint, packed: PackedModel, name: str) -> dict[str, Any]:

@@ -58,15 +58,17 @@ def atomic_save(obj: Any, path: Path) -> None:
 
 
 def save_checkpoint(path: Path, model: NCA, train_config: TrainConfig, meta: dict[str, Any],
-                    style_image: torch.Tensor | None = None) -> None:
+                    style_image: torch.Tensor | None = None,
+                    weights: dict[str, torch.Tensor] | None = None) -> None:
     """`style_image` (H x W x 3 uint8) travels with the weights so that evaluation, thumbnails
-    and the studio can show and measure against exactly what the model was trained on."""
+    and the studio can show and measure against exactly what the model was trained on.
+    `weights` (default: the model's own) lets training store a selected earlier state."""
     payload = {
         "format": FORMAT,
         "version": VERSION,
         "model_config": to_dict(model.cfg),
         "train_config": to_dict(train_config),
-        "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "model": {k: v.detach().cpu().clone() for k, v in (weights or model.state_dict()).items()},
         "meta": dict(meta),
     }
     if style_image is not None:

@@ -25,14 +25,21 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
+def _whole_number(minimum: int):
+    """An argparse type: a whole number >= `minimum`, with a one-line message otherwise."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a number >= {minimum}, got {value}")
+        return value
+    return parse
+
+
+_positive_int = _whole_number(1)
+_non_negative_int = _whole_number(0)
 
 
 def _positive_float(text: str) -> float:
@@ -81,6 +88,9 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed-noise", type=float, help="std of the seed state (0 = zeros)")
     p.add_argument("--vgg-pool", choices=["avg", "max"])
     p.add_argument("--vgg-weights", help="another vgg_normalised-style state_dict file")
+    p.add_argument("--probe-every", type=_non_negative_int, metavar="N",
+                   help="in the run's second half, every N iterations grow a few states for 2000 steps "
+                        "and keep the checkpoint whose texture holds best (0 = keep the last)")
     p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int, help="CPU threads (0 = torch default)")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda or mps")
@@ -99,7 +109,7 @@ def run_train(args: argparse.Namespace) -> int:
     overrides = {name: getattr(args, name) for name in (
         "iterations", "channels", "hidden", "fire_rate", "loss", "grid", "batch", "pool_size", "lr",
         "style_size", "damage_samples", "seed_noise", "vgg_pool", "vgg_weights", "seed", "threads",
-        "gram_balance")}
+        "gram_balance", "probe_every")}
     if args.steps:
         overrides["steps_min"], overrides["steps_max"] = args.steps
     overrides = {k: v for k, v in overrides.items() if v is not None}

@@ -116,6 +116,17 @@ class NCA(nn.Module):
         return x
 
 
+def fused_step(x: torch.Tensor, mask: torch.Tensor, kernel: torch.Tensor, b1: torch.Tensor,
+               w2: torch.Tensor) -> torch.Tensor:
+    """One masked NCA step with the perception already folded into `kernel` (NCA._fused_kernel).
+
+    A free function of tensors, so torch.compile can fuse it without tracing module state;
+    training and the long-rollout probe run it with the kernel computed once per rollout.
+    """
+    hidden = F.relu(F.conv2d(circular_pad(x), kernel, b1))
+    return x + F.conv2d(hidden, w2[:, :, None, None]) * mask
+
+
 def to_rgb(x: torch.Tensor) -> torch.Tensor:
     """State -> displayable RGB in [0, 1] (B x 3 x H x W)."""
     return (x[:, :3] + 0.5).clamp(0.0, 1.0)

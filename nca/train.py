@@ -8,6 +8,9 @@ Read top to bottom: `train()` sets up a run directory, then each iteration
   4. normalises each parameter's gradient, takes an Adam step,
   5. writes the batch back to the pool.
 A non-finite loss is discarded (learning rate lowered, event logged), never checkpointed.
+With `probe_every` set, the second part of the run probes the model's long rollouts now and
+then (nca/probe.py) and `checkpoint.pt` holds the best probed weights; the latest weights,
+which `--resume` continues from, live in `resume.pt`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from . import previews
 from .checkpoint import (
@@ -39,7 +41,8 @@ from .checkpoint import (
 from .config import ModelConfig, TrainConfig
 from .config import preset as get_preset
 from .image import image_to_tensor, load_style
-from .model import NCA, circular_pad, pick_device
+from .model import NCA, fused_step, pick_device
+from .probe import probe_losses
 from .progress import ProgressBar
 from .vgg import StyleLoss, VGGFeatures
 
@@ -58,30 +61,21 @@ class RunResult:
     final_loss: float
     wall_time: float
     status: str  # "finished" or "cancelled"
-
-
-def _fused_step(x: torch.Tensor, mask: torch.Tensor, kernel: torch.Tensor, b1: torch.Tensor,
-                w2: torch.Tensor) -> torch.Tensor:
-    """One masked NCA step with the perception already folded into `kernel` (see NCA._fused_kernel).
-
-    A free function of tensors, so torch.compile can fuse it without tracing module state.
-    """
-    hidden = F.relu(F.conv2d(circular_pad(x), kernel, b1))
-    return x + F.conv2d(hidden, w2[:, :, None, None]) * mask
+    selected_iteration: int | None = None  # the probed iteration checkpoint.pt holds (None: the last)
 
 
 def _make_stepper(device: torch.device, compile_step: bool | None, quiet: bool) -> Callable[..., torch.Tensor]:
     """torch.compile the step where it pays (measured ~1.5x on 2 CPU cores); fall back to eager."""
     if compile_step is False or device.type == "mps":
-        return _fused_step
+        return fused_step
     if compile_step is None and device.type not in ("cpu", "cuda"):
-        return _fused_step
+        return fused_step
     try:
-        compiled = torch.compile(_fused_step, dynamic=False)
+        compiled = torch.compile(fused_step, dynamic=False)
     except Exception as exc:  # noqa: BLE001 - any compile failure just means eager mode
         if not quiet:
             print(f"note: torch.compile unavailable ({exc.__class__.__name__}); training in eager mode", file=sys.stderr)
-        return _fused_step
+        return fused_step
 
     state = {"fn": compiled}
 
@@ -89,12 +83,12 @@ def _make_stepper(device: torch.device, compile_step: bool | None, quiet: bool) 
         try:
             return state["fn"](*args)
         except Exception as exc:  # noqa: BLE001 - e.g. no C compiler on the user's machine
-            if state["fn"] is _fused_step:
+            if state["fn"] is fused_step:
                 raise
             if not quiet:
                 print(f"note: torch.compile failed ({exc.__class__.__name__}); training in eager mode", file=sys.stderr)
-            state["fn"] = _fused_step
-            return _fused_step(*args)
+            state["fn"] = fused_step
+            return fused_step(*args)
 
     return step
 
@@ -195,10 +189,13 @@ def train(
                           noise=train_cfg.seed_noise, generator=dev_gen)
     lr_scale = 1.0
     elapsed_before = 0.0
+    best: dict[str, Any] | None = None  # the best probe so far: iteration, score, losses, weights
 
     if resume:
-        model.load_state_dict(old.state_dict)
         state = torch.load(out / RESUME_NAME, map_location="cpu", weights_only=True)
+        # checkpoint.pt may hold an earlier, selected iteration; training goes on from the latest.
+        model.load_state_dict(state.get("model", old.state_dict))
+        best = state.get("best")
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         pool = state["pool"].to(dev, torch.float32)
@@ -224,9 +221,14 @@ def train(
     def checkpoint(iteration: int, last_loss: float, elapsed: float) -> None:
         meta = dict(run_meta, iterations=iteration, final_loss=last_loss, wall_time=round(elapsed, 2),
                     saved=time.strftime("%Y-%m-%dT%H:%M:%S"))
-        save_checkpoint(out / CHECKPOINT_NAME, model, train_cfg, meta, style_image=style_u8)
+        if best is not None:
+            meta.update(selected_iteration=best["iteration"], probe_losses=best["losses"])
+        save_checkpoint(out / CHECKPOINT_NAME, model, train_cfg, meta, style_image=style_u8,
+                        weights=best["state"] if best is not None else None)
         atomic_save({
             "iteration": iteration,
+            "model": _cpu_weights(model),
+            "best": best,
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "pool": pool.detach().to("cpu", torch.float16),  # half the disk; the pool is only a warm start
@@ -314,6 +316,15 @@ def train(
             if progress is not None:
                 eta = (train_cfg.iterations - iteration) / rate if rate > 0 else None
                 progress(dict(record, iterations=train_cfg.iterations, it_per_s=rate, eta_s=eta))
+            if _probe_due(train_cfg, iteration):
+                losses = probe_losses(model, style_loss, train_cfg.grid, step=step)
+                score = max(losses.values())  # the worst moment: a drift late in the rollout counts fully
+                kept = math.isfinite(score) and (best is None or score < best["score"])
+                if kept:
+                    best = {"iteration": iteration, "score": score, "losses": {str(k): v for k, v in losses.items()},
+                            "state": _cpu_weights(model)}
+                metrics.write(json.dumps({"iteration": iteration, "event": "probe", "score": score, "kept": kept,
+                                          "losses": {str(k): v for k, v in losses.items()}}) + "\n")
             if iteration % train_cfg.checkpoint_every == 0 or iteration == train_cfg.iterations:
                 metrics.flush()
                 checkpoint(iteration, last_loss, elapsed)
@@ -335,11 +346,25 @@ def train(
     if iteration > start or not (out / CHECKPOINT_NAME).exists():
         checkpoint(iteration, last_loss, wall)
     previews.write_loss_curve(out)
+    if best is not None:
+        model.load_state_dict(best["state"])  # the preview shows the model the run hands on
     previews.write_rollout_preview(out, model, size=2 * train_cfg.grid)
     if not quiet:
-        print(f"{status}: {iteration} iterations, final loss {last_loss:.4g}, {wall:.0f} s -> {out / CHECKPOINT_NAME}",
+        kept = f" (kept iteration {best['iteration']}: steadiest long rollout)" if best is not None else ""
+        print(f"{status}: {iteration} iterations, final loss {last_loss:.4g}, {wall:.0f} s -> {out / CHECKPOINT_NAME}{kept}",
               file=sys.stderr)
-    return RunResult(out, out / CHECKPOINT_NAME, iteration, last_loss, wall, status)
+    return RunResult(out, out / CHECKPOINT_NAME, iteration, last_loss, wall, status,
+                     best["iteration"] if best is not None else None)
+
+
+def _cpu_weights(model: NCA) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def _probe_due(cfg: TrainConfig, iteration: int) -> bool:
+    if not cfg.probe_every or iteration < math.ceil(cfg.probe_from * cfg.iterations):
+        return False
+    return iteration % cfg.probe_every == 0 or iteration == cfg.iterations
 
 
 def _resume_configs(out: Path, iterations: int | None) -> tuple[ModelConfig, TrainConfig, int]:

@@ -80,6 +80,7 @@ def test_bad_style_images(nca, bad_files, kind, fragment, tmp_path):
     (["--channels", "0"], ">= 1"),
     (["--iterations", "-5"], ">= 1"),
     (["--iterations", "many"], "whole number"),
+    (["--probe-every", "-1"], ">= 0"),
     (["--lr", "0"], "> 0"),
     (["--loss", "l2"], "invalid choice"),
     (["--gram-balance", "some"], "invalid choice"),

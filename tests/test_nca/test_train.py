@@ -13,8 +13,12 @@ STYLE = TEXTURES / "pebbles.png"
 FAST = dict(preset="tiny", quiet=True, compile_step=False)
 
 
+def events(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
 def losses(run_dir):
-    return [json.loads(line)["loss"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [e["loss"] for e in events(run_dir) if "loss" in e]
 
 
 # The smallest setting measured here to learn visibly within a test's budget: 150 iterations
@@ -128,3 +132,47 @@ def test_swd_loss_and_small_model_train(tmp_path):
 def test_damage_augmentation_runs(tmp_path):
     result = train(STYLE, tmp_path / "dmg", iterations=3, damage_samples=1, **FAST)
     assert result.iterations == 3
+
+
+def test_probing_keeps_the_best_probed_weights_and_resume_goes_on_from_the_latest(tmp_path):
+    plain = train(STYLE, tmp_path / "plain", iterations=12, **FAST)
+    probed = train(STYLE, tmp_path / "probed", iterations=12, probe_every=4, probe_from=0.5, **FAST)
+    # The probe draws from its own random generators: the training itself is unchanged.
+    assert losses(probed.out_dir) == losses(plain.out_dir)
+    probes = [e for e in events(probed.out_dir) if e.get("event") == "probe"]
+    assert [p["iteration"] for p in probes] == [8, 12]
+    best = min(probes, key=lambda p: p["score"])  # ties keep the earlier one, as min() does
+    assert [p["kept"] for p in probes] == [True, best["iteration"] == 12]
+    assert all(p["score"] == max(p["losses"].values()) for p in probes)
+
+    ckpt = load_checkpoint(probed.out_dir)
+    assert ckpt.meta["selected_iteration"] == probed.selected_iteration == best["iteration"]
+    assert ckpt.meta["iterations"] == 12
+    at_best = load_checkpoint(train(STYLE, tmp_path / "short", iterations=best["iteration"], **FAST).checkpoint)
+    assert all(torch.equal(ckpt.state_dict[k], at_best.state_dict[k]) for k in at_best.state_dict)
+    latest = torch.load(probed.out_dir / "resume.pt", weights_only=True)["model"]
+    assert all(torch.equal(latest[k], v) for k, v in load_checkpoint(plain.out_dir).state_dict.items())
+
+    resumed = train(STYLE, probed.out_dir, resume=True, iterations=16, quiet=True, compile_step=False)
+    assert resumed.iterations == 16
+    assert [p["iteration"] for p in events(probed.out_dir) if p.get("event") == "probe"] == [8, 12, 16]
+
+
+def test_probe_losses_rise_for_a_drifting_model_and_stay_for_a_still_one():
+    from nca.config import ModelConfig
+    from nca.image import image_to_tensor, load_style
+    from nca.probe import probe_losses
+    from nca.vgg import StyleLoss, VGGFeatures
+
+    style, _ = load_style(STYLE, 48)
+    loss = StyleLoss(VGGFeatures(), image_to_tensor(style))
+    model = NCA(ModelConfig(channels=4, hidden=8))  # zero-initialised output: the seed never changes
+    still = probe_losses(model, loss, 32)
+    assert list(still) == [500, 1000, 2000] and len(set(still.values())) == 1
+    with torch.no_grad():  # every firing pushes the colour the same way: a slow drift to magenta
+        model.w1.zero_()
+        model.b1.zero_()
+        model.b1[0] = 1.0
+        model.w2[:3, 0] = torch.tensor([2e-4, -2e-4, 2e-4])
+    drift = probe_losses(model, loss, 32)
+    assert still[500] < drift[500] < drift[1000] < drift[2000]

@@ -1,0 +1,50 @@
+"""Long-rollout probe: does the texture a model grows from the seed hold for thousands of steps?
+
+Training only ever scores rollouts of a few dozen steps (on pool states up to ~1500 steps old),
+so two checkpoints a hundred iterations apart can fit equally well and still differ in what
+they do at step 2000: one holds, the other slowly drifts (spots merging, stones into stripes).
+The probe grows a few states from the seed, scores them with the training's own style loss at
+several step counts, and the worst of those scores is what checkpoint selection compares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from .model import NCA, fused_step, to_rgb
+from .vgg import StyleLoss
+
+PROBE_STEPS = (500, 1000, 2000)
+
+
+@torch.no_grad()
+def probe_losses(model: NCA, style_loss: StyleLoss, grid: int, steps: tuple[int, ...] = PROBE_STEPS,
+                 samples: int = 4, seed: int = 0,
+                 step: Callable[..., torch.Tensor] = fused_step) -> dict[int, float]:
+    """Style loss of `samples` grid x grid rollouts from the seed at each step count in `steps`.
+
+    Uses its own random generators, so probing in the middle of a run leaves the run's
+    random streams (and so its reproducibility) untouched. `step` may be training's compiled
+    version of `fused_step` (2.2x faster on 2 CPU cores: ~12 s for 4 x 64x64 x 2000 steps)."""
+    device = model.w1.device
+    mask_gen = torch.Generator(device=device).manual_seed(seed)
+    loss_gen = torch.Generator().manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    try:
+        x = model.seed(samples, grid, grid)
+        kernel = model._fused_kernel(0.0)
+        done = 0
+        out: dict[int, float] = {}
+        for n in sorted(steps):
+            for _ in range(n - done):
+                mask = (torch.rand((samples, 1, grid, grid), generator=mask_gen, device=device)
+                        < model.cfg.fire_rate).to(x.dtype)
+                x = step(x, mask, kernel, model.b1, model.w2)
+            done = n
+            out[n] = float(style_loss(to_rgb(x), generator=loss_gen))
+        return out
+    finally:
+        model.train(was_training)
