@@ -57,6 +57,11 @@ def atomic_save(obj: Any, path: Path) -> None:
         raise
 
 
+def cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Detached CPU copies of a state dict: safe to keep or save while training goes on."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
+
+
 def save_checkpoint(path: Path, model: NCA, train_config: TrainConfig, meta: dict[str, Any],
                     style_image: torch.Tensor | None = None,
                     weights: dict[str, torch.Tensor] | None = None) -> None:
@@ -68,7 +73,7 @@ def save_checkpoint(path: Path, model: NCA, train_config: TrainConfig, meta: dic
         "version": VERSION,
         "model_config": to_dict(model.cfg),
         "train_config": to_dict(train_config),
-        "model": {k: v.detach().cpu().clone() for k, v in (weights or model.state_dict()).items()},
+        "model": cpu_copy(weights or model.state_dict()),
         "meta": dict(meta),
     }
     if style_image is not None:

@@ -103,9 +103,7 @@ class NCA(nn.Module):
         rate = self.cfg.fire_rate if fire_rate is None else fire_rate
         dx = self.update(x, angle)
         if rate < 1.0:
-            b, _, h, w = x.shape
-            mask = torch.rand((b, 1, h, w), generator=generator, device=x.device) < rate
-            dx = dx * mask.to(dx.dtype)
+            dx = dx * fire_mask(x, rate, generator)
         return x + dx
 
     @torch.no_grad()
@@ -114,6 +112,13 @@ class NCA(nn.Module):
         for _ in range(steps):
             x = self(x, angle=angle, generator=generator)
         return x
+
+
+def fire_mask(x: torch.Tensor, rate: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """B x 1 x H x W of 0/1 in x's dtype: which cells apply their update this step (probability `rate`).
+    Training, the probe and NCA.forward all draw it this way, so one seeded generator gives the same masks."""
+    b, _, h, w = x.shape
+    return (torch.rand((b, 1, h, w), generator=generator, device=x.device) < rate).to(x.dtype)
 
 
 def fused_step(x: torch.Tensor, mask: torch.Tensor, kernel: torch.Tensor, b1: torch.Tensor,

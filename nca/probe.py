@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import torch
 
-from .model import NCA, fused_step, to_rgb
+from .model import NCA, fire_mask, fused_step, to_rgb
 from .vgg import StyleLoss
 
 PROBE_STEPS = (500, 1000, 2000)
@@ -40,9 +40,7 @@ def probe_losses(model: NCA, style_loss: StyleLoss, grid: int, steps: tuple[int,
         out: dict[int, float] = {}
         for n in sorted(steps):
             for _ in range(n - done):
-                mask = (torch.rand((samples, 1, grid, grid), generator=mask_gen, device=device)
-                        < model.cfg.fire_rate).to(x.dtype)
-                x = step(x, mask, kernel, model.b1, model.w2)
+                x = step(x, fire_mask(x, model.cfg.fire_rate, mask_gen), kernel, model.b1, model.w2)
             done = n
             out[n] = float(style_loss(to_rgb(x), generator=loss_gen))
         return out

@@ -35,13 +35,14 @@ from .checkpoint import (
     RESUME_NAME,
     CheckpointError,
     atomic_save,
+    cpu_copy,
     load_checkpoint,
     save_checkpoint,
 )
 from .config import ModelConfig, TrainConfig
 from .config import preset as get_preset
 from .image import image_to_tensor, load_style
-from .model import NCA, fused_step, pick_device
+from .model import NCA, fire_mask, fused_step, pick_device
 from .probe import probe_losses
 from .progress import ProgressBar
 from .vgg import StyleLoss, VGGFeatures
@@ -227,7 +228,7 @@ def train(
                         weights=best["state"] if best is not None else None)
         atomic_save({
             "iteration": iteration,
-            "model": _cpu_weights(model),
+            "model": cpu_copy(model.state_dict()),
             "best": best,
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
@@ -269,9 +270,7 @@ def train(
 
             kernel = model._fused_kernel(0.0)
             for _ in range(n_steps):
-                mask = (torch.rand((x.shape[0], 1, x.shape[2], x.shape[3]), generator=dev_gen, device=dev)
-                        < model_cfg.fire_rate).to(x.dtype)
-                x = step(x, mask, kernel, model.b1, model.w2)
+                x = step(x, fire_mask(x, model_cfg.fire_rate, dev_gen), kernel, model.b1, model.w2)
 
             rgb = x[:, :3] + 0.5  # unclamped, so gradients flow; the overflow term keeps it in range
             s_loss = style_loss(rgb, generator=cpu_gen)
@@ -320,11 +319,12 @@ def train(
                 losses = probe_losses(model, style_loss, train_cfg.grid, step=step)
                 score = max(losses.values())  # the worst moment: a drift late in the rollout counts fully
                 kept = math.isfinite(score) and (best is None or score < best["score"])
+                by_step = {str(k): v for k, v in losses.items()}  # JSON and torch.save keys
                 if kept:
-                    best = {"iteration": iteration, "score": score, "losses": {str(k): v for k, v in losses.items()},
-                            "state": _cpu_weights(model)}
+                    best = {"iteration": iteration, "score": score, "losses": by_step,
+                            "state": cpu_copy(model.state_dict())}
                 metrics.write(json.dumps({"iteration": iteration, "event": "probe", "score": score, "kept": kept,
-                                          "losses": {str(k): v for k, v in losses.items()}}) + "\n")
+                                          "losses": by_step}) + "\n")
             if iteration % train_cfg.checkpoint_every == 0 or iteration == train_cfg.iterations:
                 metrics.flush()
                 checkpoint(iteration, last_loss, elapsed)
@@ -355,10 +355,6 @@ def train(
               file=sys.stderr)
     return RunResult(out, out / CHECKPOINT_NAME, iteration, last_loss, wall, status,
                      best["iteration"] if best is not None else None)
-
-
-def _cpu_weights(model: NCA) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def _probe_due(cfg: TrainConfig, iteration: int) -> bool:
