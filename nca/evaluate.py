@@ -80,7 +80,7 @@ def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, 
     target_centroid = spectrum_centroid(target.cpu())
 
     gen = torch.Generator(device=dev).manual_seed(seed)
-    x = nca.seed(samples, size, size)
+    x = nca.seed(samples, size, size, noise=ckpt.train_config.seed_noise, generator=gen)  # as it was trained
     results: dict[int, dict[str, float]] = {}
     frames = {}
     done = 0

@@ -21,9 +21,11 @@ PROBE_STEPS = (500, 1000, 2000)
 
 @torch.no_grad()
 def probe_losses(model: NCA, style_loss: StyleLoss, grid: int, steps: tuple[int, ...] = PROBE_STEPS,
-                 samples: int = 4, seed: int = 0,
+                 samples: int = 4, seed: int = 0, noise: float = 0.0,
                  step: Callable[..., torch.Tensor] = fused_step) -> dict[int, float]:
     """Style loss of `samples` grid x grid rollouts from the seed at each step count in `steps`.
+
+    `noise` is the run's `seed_noise`: a model trained from noisy seeds is probed from one.
 
     Uses its own random generators, so probing in the middle of a run leaves the run's
     random streams (and so its reproducibility) untouched. `step` may be training's compiled
@@ -34,7 +36,7 @@ def probe_losses(model: NCA, style_loss: StyleLoss, grid: int, steps: tuple[int,
     was_training = model.training
     model.eval()
     try:
-        x = model.seed(samples, grid, grid)
+        x = model.seed(samples, grid, grid, noise=noise, generator=mask_gen)
         kernel = model._fused_kernel(0.0)
         done = 0
         out: dict[int, float] = {}

@@ -316,7 +316,7 @@ def train(
                 eta = (train_cfg.iterations - iteration) / rate if rate > 0 else None
                 progress(dict(record, iterations=train_cfg.iterations, it_per_s=rate, eta_s=eta))
             if _probe_due(train_cfg, iteration):
-                losses = probe_losses(model, style_loss, train_cfg.grid, step=step)
+                losses = probe_losses(model, style_loss, train_cfg.grid, noise=train_cfg.seed_noise, step=step)
                 score = max(losses.values())  # the worst moment: a drift late in the rollout counts fully
                 kept = math.isfinite(score) and (best is None or score < best["score"])
                 by_step = {str(k): v for k, v in losses.items()}  # JSON and torch.save keys

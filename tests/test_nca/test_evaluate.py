@@ -11,13 +11,13 @@ from nca.model import NCA
 from tests.conftest import TEXTURES
 
 
-def untrained_run(tmp_path):
-    """A checkpoint whose model never moves from the grey seed, carrying pebbles as its style."""
+def untrained_run(tmp_path, seed_noise=0.0):
+    """A checkpoint whose model never moves from its seed (grey, or noise), carrying pebbles as its style."""
     style, _ = load_style(TEXTURES / "pebbles.png", 48)
     style_u8 = (image_to_tensor(style)[0].permute(1, 2, 0) * 255 + 0.5).to(torch.uint8)
     model = NCA(ModelConfig())
     path = tmp_path / "run" / "checkpoint.pt"
-    save_checkpoint(path, model, TrainConfig(), {"style_sha256": "0" * 64, "iterations": 0, "final_loss": 0.0},
+    save_checkpoint(path, model, TrainConfig(seed_noise=seed_noise), {"style_sha256": "0" * 64, "iterations": 0, "final_loss": 0.0},
                     style_image=style_u8)
     return path.parent
 
@@ -37,6 +37,14 @@ def test_evaluate_cli_reports_a_grey_texture_as_no_better_than_flat(tmp_path, ca
     picture = Image.open(tmp_path / "pictures" / "run.png")
     picture.load()
     assert picture.width > 3 * 2 * 64  # the style and two rollouts, side by side at 2x
+
+
+def test_evaluate_grows_from_the_noisy_seed_a_model_was_trained_from(tmp_path):
+    from nca.evaluate import evaluate
+
+    report = evaluate(untrained_run(tmp_path, seed_noise=0.3), size=64, steps=(4,), samples=2, device="cpu")
+    # The state stays the seed: noise has features of every size (a grey seed scores 0.0 here).
+    assert report["steps"][4]["scale_ratio"] > 0.5
 
 
 def test_evaluate_cli_refuses_bad_step_lists(tmp_path, capsys):

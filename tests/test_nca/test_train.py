@@ -176,3 +176,18 @@ def test_probe_losses_rise_for_a_drifting_model_and_stay_for_a_still_one():
         model.w2[:3, 0] = torch.tensor([2e-4, -2e-4, 2e-4])
     drift = probe_losses(model, loss, 32)
     assert still[500] < drift[500] < drift[1000] < drift[2000]
+
+
+def test_probe_grows_from_the_noisy_seed_a_run_trained_from():
+    from nca.config import ModelConfig
+    from nca.image import image_to_tensor, load_style
+    from nca.probe import probe_losses
+    from nca.vgg import StyleLoss, VGGFeatures
+
+    style, _ = load_style(STYLE, 48)
+    loss = StyleLoss(VGGFeatures(), image_to_tensor(style))
+    model = NCA(ModelConfig(channels=4, hidden=8))  # zero-initialised output: the probed state is the seed
+    grey = probe_losses(model, loss, 32, steps=(1,))
+    noisy = probe_losses(model, loss, 32, steps=(1,), noise=0.3)
+    assert noisy[1] != grey[1]
+    assert probe_losses(model, loss, 32, steps=(1,), noise=0.3) == noisy  # its own generator: repeatable
