@@ -43,7 +43,7 @@ from .config import ModelConfig, TrainConfig
 from .config import preset as get_preset
 from .image import image_to_tensor, load_style
 from .model import NCA, fire_mask, fused_step, pick_device
-from .probe import probe_losses
+from .probe import probe_losses, probe_score
 from .progress import ProgressBar
 from .vgg import StyleLoss, VGGFeatures
 
@@ -317,7 +317,7 @@ def train(
                 progress(dict(record, iterations=train_cfg.iterations, it_per_s=rate, eta_s=eta))
             if _probe_due(train_cfg, iteration):
                 losses = probe_losses(model, style_loss, train_cfg.grid, noise=train_cfg.seed_noise, step=step)
-                score = max(losses.values())  # the worst moment: a drift late in the rollout counts fully
+                score = probe_score(losses)
                 kept = math.isfinite(score) and (best is None or score < best["score"])
                 by_step = {str(k): v for k, v in losses.items()}  # JSON and torch.save keys
                 if kept:

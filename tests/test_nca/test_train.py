@@ -6,6 +6,7 @@ import torch
 from nca.checkpoint import Checkpoint, load_checkpoint
 from nca.evaluate import evaluate
 from nca.model import NCA
+from nca.probe import probe_score
 from nca.train import TrainingError, train
 from tests.conftest import TEXTURES
 
@@ -143,7 +144,7 @@ def test_probing_keeps_the_best_probed_weights_and_resume_goes_on_from_the_lates
     assert [p["iteration"] for p in probes] == [8, 12]
     best = min(probes, key=lambda p: p["score"])  # ties keep the earlier one, as min() does
     assert [p["kept"] for p in probes] == [True, best["iteration"] == 12]
-    assert all(p["score"] == max(p["losses"].values()) for p in probes)
+    assert all(p["score"] == probe_score({int(k): v for k, v in p["losses"].items()}) for p in probes)
 
     ckpt = load_checkpoint(probed.out_dir)
     assert ckpt.meta["selected_iteration"] == probed.selected_iteration == best["iteration"]
@@ -176,6 +177,15 @@ def test_probe_losses_rise_for_a_drifting_model_and_stay_for_a_still_one():
         model.w2[:3, 0] = torch.tensor([2e-4, -2e-4, 2e-4])
     drift = probe_losses(model, loss, 32)
     assert still[500] < drift[500] < drift[1000] < drift[2000]
+
+
+def test_probe_score_counts_a_rise_against_a_checkpoint():
+    steady = {500: 0.020, 1000: 0.023, 2000: 0.019}
+    rising = {500: 0.011, 1000: 0.013, 2000: 0.016}  # lower worst loss, but still climbing at 2000
+    assert probe_score(steady) == 0.023
+    assert probe_score(rising) == 0.016 * (0.016 / 0.011)
+    assert probe_score(rising) > probe_score(steady)
+    assert probe_score({500: 0.01, 1000: float("nan"), 2000: 0.01}) == float("inf")
 
 
 def test_probe_grows_from_the_noisy_seed_a_run_trained_from():
