@@ -159,15 +159,21 @@ def test_probing_keeps_the_best_probed_weights_and_resume_goes_on_from_the_lates
     assert [p["iteration"] for p in events(probed.out_dir) if p.get("event") == "probe"] == [8, 12, 16]
 
 
-def test_probe_losses_rise_for_a_drifting_model_and_stay_for_a_still_one():
+@pytest.fixture
+def still_model_and_loss():
+    """A 4/8 model whose zero-initialised output never changes the seed, and pebbles' style loss."""
     from nca.config import ModelConfig
     from nca.image import image_to_tensor, load_style
-    from nca.probe import probe_losses
     from nca.vgg import StyleLoss, VGGFeatures
 
     style, _ = load_style(STYLE, 48)
-    loss = StyleLoss(VGGFeatures(), image_to_tensor(style))
-    model = NCA(ModelConfig(channels=4, hidden=8))  # zero-initialised output: the seed never changes
+    return NCA(ModelConfig(channels=4, hidden=8)), StyleLoss(VGGFeatures(), image_to_tensor(style))
+
+
+def test_probe_losses_rise_for_a_drifting_model_and_stay_for_a_still_one(still_model_and_loss):
+    from nca.probe import probe_losses
+
+    model, loss = still_model_and_loss
     still = probe_losses(model, loss, 32)
     assert list(still) == [500, 1000, 2000] and len(set(still.values())) == 1
     with torch.no_grad():  # every firing pushes the colour the same way: a slow drift to magenta
@@ -188,15 +194,10 @@ def test_probe_score_counts_a_rise_against_a_checkpoint():
     assert probe_score({500: 0.01, 1000: float("nan"), 2000: 0.01}) == float("inf")
 
 
-def test_probe_grows_from_the_noisy_seed_a_run_trained_from():
-    from nca.config import ModelConfig
-    from nca.image import image_to_tensor, load_style
+def test_probe_grows_from_the_noisy_seed_a_run_trained_from(still_model_and_loss):
     from nca.probe import probe_losses
-    from nca.vgg import StyleLoss, VGGFeatures
 
-    style, _ = load_style(STYLE, 48)
-    loss = StyleLoss(VGGFeatures(), image_to_tensor(style))
-    model = NCA(ModelConfig(channels=4, hidden=8))  # zero-initialised output: the probed state is the seed
+    model, loss = still_model_and_loss  # the probed state is the seed itself
     grey = probe_losses(model, loss, 32, steps=(1,))
     noisy = probe_losses(model, loss, 32, steps=(1,), noise=0.3)
     assert noisy[1] != grey[1]
