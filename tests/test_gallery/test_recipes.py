@@ -49,3 +49,22 @@ def test_every_bundled_model_has_a_recipe_and_figures():
     assert bundled == names
     quality = json.loads(BUILD.REPORT.read_text())
     assert set(quality) == names
+
+
+def _figures(ratios, scale=1.0):
+    steps = {str(n): {"style_ratio": r, "scale_ratio": scale} for n, r in zip((500, 2000, 5000), ratios, strict=True)}
+    return steps, ratios[-1] / ratios[0] - 1.0
+
+
+def test_quick_bar_judges_the_figures_the_readme_reports():
+    assert BUILD.meets_bar(*_figures((0.0143, 0.0114, 0.0120)))  # bundled leopard: -16%
+    assert not BUILD.meets_bar(*_figures((0.0047, 0.0058, 0.0073)))  # leopard --seed 1: +55%
+    assert not BUILD.meets_bar(*_figures((0.04, 0.06, 0.04)))  # over the ceiling at step 2000
+    assert not BUILD.meets_bar(*_figures((0.0068, 0.0077, 0.0069), scale=1.7))  # pebbles 1.7x too small
+
+
+@pytest.mark.parametrize("name", ["leopard", "pebbles", "rust", "gravel"])
+def test_bundled_quick_models_meet_the_quick_bar(name):
+    """Issue 2's images, trained with quick as it ships: their recorded figures meet the bar."""
+    figures = json.loads(BUILD.REPORT.read_text())[name]
+    assert BUILD.meets_bar(figures["steps"], figures["rise"])
