@@ -103,7 +103,7 @@ class TrainConfig:
                 raise ConfigError(message)
 
 
-# Presets. `quick` fits two CPU cores (14-50 minutes, by the machine's speed on the day); `standard` and
+# Presets. `quick` fits two CPU cores (13-49 minutes, by the machine's speed on the day); `standard` and
 # `quality` follow the Self-Organising Textures recipe (128x128, longer) and want a GPU.
 # Pool size sets how old pool states get: each iteration revisits `batch` of them, so over a
 # run every state is revisited iterations * batch / pool_size times. A 1024 pool over 1000
