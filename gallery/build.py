@@ -114,7 +114,10 @@ def main() -> int:
         return 0
 
     wanted = set(args.only.split(",")) if args.only else {r["name"] for r in recipes}
-    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
+    except ValueError:
+        ap.error(f"--seeds takes comma-separated whole numbers, got {args.seeds!r}")
     queue = [(r, seed) for seed in seeds for r in recipes if r["name"] in wanted]
     report_path = REPORT if args.seeds is None else SEEDS_REPORT
     running: list[tuple[str, subprocess.Popen]] = []
