@@ -105,7 +105,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     recipes = load_recipes()
-    if args.seeds and args.evaluate_only:
+    if args.seeds is not None and args.evaluate_only:
         ap.error("--seeds trains new runs; it cannot be combined with --evaluate-only")
 
     if args.worker:  # child process: one recipe, JSON result on stdout
@@ -115,7 +115,7 @@ def main() -> int:
 
     wanted = set(args.only.split(",")) if args.only else {r["name"] for r in recipes}
     try:
-        seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
+        seeds = [None] if args.seeds is None else [int(s) for s in args.seeds.split(",")]
     except ValueError:
         ap.error(f"--seeds takes comma-separated whole numbers, got {args.seeds!r}")
     queue = [(r, seed) for seed in seeds for r in recipes if r["name"] in wanted]
