@@ -121,4 +121,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     style = payload.get("style_image")
     if style is not None and not (isinstance(style, torch.Tensor) and style.dim() == 3 and style.shape[2] == 3):
         raise CheckpointError(f"{file}: style image in checkpoint is malformed")
-    return Checkpoint(model_config, train_config, state, dict(payload.get("meta", {})), style, file)
+    meta = payload.get("meta", {})
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{file}: checkpoint metadata is malformed")
+    return Checkpoint(model_config, train_config, state, dict(meta), style, file)

@@ -164,6 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # also while torch is still loading, in the first seconds
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from .checkpoint import CheckpointError
@@ -178,9 +186,6 @@ def main(argv: list[str] | None = None) -> int:
     except user_errors as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
     except ValueError as exc:  # e.g. an unknown --device
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

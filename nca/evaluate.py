@@ -11,6 +11,8 @@ scale the model was trained on) tiled to the same size:
   * scale ratio: centroid of the radially averaged luminance power spectrum of the rollout /
     that of the tiled style. The Gram ratio is blind to feature size; 1.0 means features of
     the same size, 1.7 means 1.7x too small.
+  * contrast: the rollout's spatial standard deviation / the style's (0 = flat or black).
+`nca.verdict` turns the figures into good / drifts / poor / failed.
 """
 
 from __future__ import annotations
@@ -27,9 +29,17 @@ from PIL import Image
 
 from .checkpoint import Checkpoint, load_checkpoint
 from .image import tensor_to_image, tile
-from .model import pick_device, to_rgb
+from .model import NCA, fire_mask, pick_device, to_rgb
 from .previews import image_grid
+from .stepper import make_stepper
+from .verdict import describe, verdict
 from .vgg import StyleLoss, VGGFeatures
+
+# What every training ends with (CLI, studio, gallery): a short check to step 5000. The quality
+# suite looks further, to 20000 steps, where a slow drift shows.
+QUICK_CHECK = {"samples": 4, "steps": (500, 2000, 5000)}
+CHUNK = 2  # samples stepped per call: on 2 CPU cores 2 x 128x128 run ~2x faster per sample than 8 at once
+COMPILE_FROM = 10**8  # cell updates (samples x cells x steps) from which compiling the step pays for itself
 
 
 def style_tensor(ckpt: Checkpoint) -> torch.Tensor:
@@ -58,6 +68,23 @@ def flat_like(img: torch.Tensor) -> torch.Tensor:
     return img.mean(dim=(2, 3), keepdim=True).expand_as(img).contiguous()
 
 
+def contrast(rgb: torch.Tensor) -> float:
+    """Mean spatial standard deviation of the colour channels."""
+    return float(rgb.std(dim=(2, 3)).mean())
+
+
+@torch.no_grad()
+def rollout(nca: NCA, x: torch.Tensor, steps: int, generator: torch.Generator, step=None) -> torch.Tensor:
+    """`steps` masked steps, the masks drawn for the whole batch as NCA.rollout does, stepped CHUNK samples at a time."""
+    step = step or make_stepper(x.device, None, quiet=True)
+    kernel = nca._fused_kernel(0.0)
+    for _ in range(steps):
+        mask = fire_mask(x, nca.cfg.fire_rate, generator)
+        x = torch.cat([step(x[i:i + CHUNK], mask[i:i + CHUNK], kernel, nca.b1, nca.w2)
+                       for i in range(0, x.shape[0], CHUNK)])
+    return x
+
+
 @torch.no_grad()
 def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, ...] = (500, 2000, 5000),
              seed: int = 0, device: str = "auto", vgg: VGGFeatures | None = None,
@@ -79,20 +106,23 @@ def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, 
     flat_balanced = float(loss.gram_loss(flat_feats))
     target_centroid = spectrum_centroid(target.cpu())
 
+    target_contrast = contrast(target)
     gen = torch.Generator(device=dev).manual_seed(seed)
     x = nca.seed(samples, size, size, noise=ckpt.train_config.seed_noise, generator=gen)  # as it was trained
+    step = make_stepper(dev, samples * size * size * max(steps) >= COMPILE_FROM, quiet=True)
     results: dict[int, dict[str, float]] = {}
     frames = {}
     done = 0
     for n in sorted(steps):
-        x = nca.rollout(x, n - done, generator=gen)
+        x = rollout(nca, x, n - done, gen, step)
         done = n
         rgb = to_rgb(x)
         feats = vgg(rgb)
         balanced = float(loss.gram_loss(feats)) / flat_balanced
         ratio = float(loss.raw_gram_loss(feats)) / flat_loss
         scale = spectrum_centroid(rgb.cpu()) / target_centroid if target_centroid > 0 else math.nan
-        results[n] = {"style_ratio": ratio, "balanced_ratio": balanced, "scale_ratio": scale}
+        results[n] = {"style_ratio": ratio, "balanced_ratio": balanced, "scale_ratio": scale,
+                      "contrast": contrast(rgb) / target_contrast if target_contrast > 0 else math.nan}
         frames[n] = tensor_to_image(rgb[:1])
     first, last = min(results), max(results)
     rise = results[last]["style_ratio"] / results[first]["style_ratio"] - 1.0 if results[first]["style_ratio"] > 0 else math.nan
@@ -102,6 +132,7 @@ def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, 
         "samples": samples,
         "steps": results,
         "rise": rise,  # relative change of the style ratio from the first to the last step count
+        **verdict(results),
         "flat_loss": flat_loss,
         "frames": frames,
         "target": tensor_to_image(target),
@@ -135,5 +166,6 @@ def run_cli(args: argparse.Namespace) -> int:
               f"from step {steps[0]} to {steps[-1]})")
         for n, r in report["steps"].items():
             print(f"  step {n:>6}: style ratio {r['style_ratio']:.4f}   balanced {r['balanced_ratio']:.4f}"
-                  f"   scale ratio {r['scale_ratio']:.2f}")
+                  f"   scale ratio {r['scale_ratio']:.2f}   contrast {r['contrast']:.2f}")
+        print(f"  verdict: {describe(report)}")
     return 0

@@ -11,9 +11,14 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-MIN_SIDE = 16
+# VGG halves the image four times before relu5_1, whose reflection padding needs 2 pixels: the
+# style as trained on (after resizing) needs 32 on its short side.
+MIN_SIDE = 32
 # Larger than any sensible style image; a decompression bomb declares far more.
 MAX_PIXELS = 64 * 1024 * 1024
+# Huge images are box-filtered down to this longest side in their own mode right after decoding,
+# so a 16-bit 8000x8000 PNG never becomes a float copy of itself (memory stays ~2x the decoded image).
+DECODE_SIDE = 2048
 
 
 class ImageError(ValueError):
@@ -43,7 +48,9 @@ def open_image(source: str | Path | bytes) -> Image.Image:
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise ImageError(f"{name} is too large ({w}x{h}); the limit is {MAX_PIXELS // (1024 * 1024)} megapixels")
+            img.draft(img.mode, (DECODE_SIDE, DECODE_SIDE))  # JPEG: decode at a reduced scale; others ignore it
             img.load()
+            img = _shrink(img, DECODE_SIDE)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -52,19 +59,30 @@ def open_image(source: str | Path | bytes) -> Image.Image:
         raise ImageError(f"{name} is not an image (or not a format Pillow reads)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{name} is truncated or corrupt ({exc})") from None
-    if min(img.size) < MIN_SIDE:
-        raise ImageError(f"{name} is {img.size[0]}x{img.size[1]}; style images need at least {MIN_SIDE} px per side")
+    if min(w, h) < MIN_SIDE:
+        raise ImageError(f"{name} is {w}x{h}; style images need at least {MIN_SIDE} px per side")
     return to_rgb8(img)
+
+
+def _shrink(img: Image.Image, max_side: int) -> Image.Image:
+    w, h = img.size
+    if max(w, h) <= max_side:
+        return img
+    scale = max_side / max(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    # Palette and bilevel images have no meaningful average: pick pixels.
+    method = Image.Resampling.NEAREST if img.mode in ("P", "1") else Image.Resampling.BOX
+    return img.resize(size, method)
 
 
 def to_rgb8(img: Image.Image) -> Image.Image:
     """Grayscale, palette, RGBA (alpha dropped), 16-bit and float modes -> 8-bit RGB."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.asarray(img, dtype=np.float32)
         peak = 65535.0 if arr.max() > 255 else 255.0
         img = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
     elif img.mode == "F":
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.asarray(img, dtype=np.float32)
         img = Image.fromarray(np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
     if img.mode == "P":
         img = img.convert("RGBA")
@@ -72,13 +90,16 @@ def to_rgb8(img: Image.Image) -> Image.Image:
 
 
 def resize_longest(img: Image.Image, max_side: int) -> Image.Image:
-    """Downscale so the longest side is at most max_side; never upscale (that only blurs)."""
+    """Downscale so the longest side is at most max_side (aspect kept); never upscale (that only blurs).
+    A short side that would end up under MIN_SIDE is an ImageError: VGG cannot see such a strip."""
     w, h = img.size
-    scale = max_side / max(w, h)
-    if scale >= 1.0:
-        return img
-    size = (max(MIN_SIDE, round(w * scale)), max(MIN_SIDE, round(h * scale)))
-    return img.resize(size, Image.Resampling.LANCZOS)
+    scale = min(1.0, max_side / max(w, h))
+    size = (round(w * scale), round(h * scale))
+    if min(size) < MIN_SIDE:
+        raise ImageError(f"the image is too narrow: {w}x{h} becomes {size[0]}x{size[1]} at a style size of "
+                         f"{max_side} px, and its short side needs at least {MIN_SIDE} px; crop it closer to "
+                         "a square or raise --style-size")
+    return img if scale >= 1.0 else img.resize(size, Image.Resampling.LANCZOS)
 
 
 def image_to_tensor(img: Image.Image) -> torch.Tensor:

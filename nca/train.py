@@ -19,6 +19,7 @@ import dataclasses
 import json
 import math
 import random
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -42,9 +43,11 @@ from .checkpoint import (
 from .config import ModelConfig, TrainConfig
 from .config import preset as get_preset
 from .image import image_to_tensor, load_style
-from .model import NCA, fire_mask, fused_step, pick_device
+from .model import NCA, fire_mask, pick_device
 from .probe import probe_losses, probe_score
 from .progress import ProgressBar
+from .runlock import LOCK_NAME, RunLockedError, run_lock
+from .stepper import make_stepper
 from .vgg import StyleLoss, VGGFeatures
 
 MAX_BAD_STEPS = 8  # consecutive non-finite losses before the run gives up
@@ -63,35 +66,6 @@ class RunResult:
     wall_time: float
     status: str  # "finished" or "cancelled"
     selected_iteration: int | None = None  # the probed iteration checkpoint.pt holds (None: the last)
-
-
-def _make_stepper(device: torch.device, compile_step: bool | None, quiet: bool) -> Callable[..., torch.Tensor]:
-    """torch.compile the step where it pays (measured ~1.5x on 2 CPU cores); fall back to eager."""
-    if compile_step is False or device.type == "mps":
-        return fused_step
-    if compile_step is None and device.type not in ("cpu", "cuda"):
-        return fused_step
-    try:
-        compiled = torch.compile(fused_step, dynamic=False)
-    except Exception as exc:  # noqa: BLE001 - any compile failure just means eager mode
-        if not quiet:
-            print(f"note: torch.compile unavailable ({exc.__class__.__name__}); training in eager mode", file=sys.stderr)
-        return fused_step
-
-    state = {"fn": compiled}
-
-    def step(*args: torch.Tensor) -> torch.Tensor:
-        try:
-            return state["fn"](*args)
-        except Exception as exc:  # noqa: BLE001 - e.g. no C compiler on the user's machine
-            if state["fn"] is fused_step:
-                raise
-            if not quiet:
-                print(f"note: torch.compile failed ({exc.__class__.__name__}); training in eager mode", file=sys.stderr)
-            state["fn"] = fused_step
-            return fused_step(*args)
-
-    return step
 
 
 def _damage(x: torch.Tensor, seed_state: torch.Tensor, count: int, gen: torch.Generator) -> None:
@@ -148,9 +122,30 @@ def train(
     unless given explicitly. `progress` receives a dict per iteration (and one per
     preview); `should_stop` is polled each iteration and ends the run with a checkpoint.
     With `resume=True` the run continues from `out_dir`'s last checkpoint; its configs
-    win, except `iterations`, which may be raised.
+    win, except `iterations`, which may be raised. Only one process at a time can train
+    in a run directory (nca/runlock.py).
     """
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise TrainingError(f"the run directory {out} is a file, not a directory")
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with run_lock(out):
+            return _train(style_image, out, preset=preset, model_config=model_config, train_config=train_config,
+                          device=device, resume=resume, progress=progress, should_stop=should_stop, quiet=quiet,
+                          compile_step=compile_step, **overrides)
+    except RunLockedError as exc:
+        raise TrainingError(str(exc)) from None
+    finally:
+        if created and not any(p.name != LOCK_NAME for p in out.iterdir()):
+            shutil.rmtree(out, ignore_errors=True)  # nothing was trained: leave no empty run behind
+
+
+def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_config: ModelConfig | None,
+           train_config: TrainConfig | None, device: str, resume: bool,
+           progress: Callable[[dict[str, Any]], None] | None, should_stop: Callable[[], bool] | None,
+           quiet: bool, compile_step: bool | None, **overrides: Any) -> RunResult:
     if resume:
         model_cfg, train_cfg, start = _resume_configs(out, overrides.get("iterations"))
     else:
@@ -163,7 +158,6 @@ def train(
         torch.set_num_threads(train_cfg.threads)
 
     style_img, style_hash = load_style(style_image, train_cfg.style_size)
-    out.mkdir(parents=True, exist_ok=True)
     if resume:
         old = load_checkpoint(out / CHECKPOINT_NAME)
         if old.meta.get("style_sha256") not in (None, style_hash):
@@ -193,18 +187,24 @@ def train(
     best: dict[str, Any] | None = None  # the best probe so far: iteration, score, losses, weights
 
     if resume:
-        state = torch.load(out / RESUME_NAME, map_location="cpu", weights_only=True)
-        # checkpoint.pt may hold an earlier, selected iteration; training goes on from the latest.
-        model.load_state_dict(state.get("model", old.state_dict))
-        best = state.get("best")
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        pool = state["pool"].to(dev, torch.float32)
-        cpu_gen.set_state(state["cpu_rng"])
-        if dev.type == "cpu":
-            dev_gen.set_state(state["dev_rng"])
-        lr_scale = float(state.get("lr_scale", 1.0))
-        elapsed_before = float(state.get("wall_time", 0.0))
+        try:
+            state = torch.load(out / RESUME_NAME, map_location="cpu", weights_only=True)
+            # checkpoint.pt may hold an earlier, selected iteration; training goes on from the latest.
+            model.load_state_dict(state.get("model", old.state_dict))
+            best = state.get("best")
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            pool = state["pool"].to(dev, torch.float32)
+            if pool.shape != (train_cfg.pool_size, model_cfg.channels, train_cfg.grid, train_cfg.grid):
+                raise ValueError("pool of another shape")
+            cpu_gen.set_state(state["cpu_rng"])
+            if dev.type == "cpu":
+                dev_gen.set_state(state["dev_rng"])
+            lr_scale = float(state.get("lr_scale", 1.0))
+            elapsed_before = float(state.get("wall_time", 0.0))
+        except Exception as exc:  # noqa: BLE001 - truncated, foreign or incomplete: one message, nothing changed
+            raise TrainingError(f"cannot resume: {RESUME_NAME} in {out.name} is damaged or incomplete "
+                                f"({exc.__class__.__name__}); start a new run or restore the file") from None
         _truncate_metrics(out / "metrics.jsonl", start)
     else:
         (out / "metrics.jsonl").unlink(missing_ok=True)
@@ -245,7 +245,7 @@ def train(
               f"grid {train_cfg.grid}, style {style_img.size[0]}x{style_img.size[1]}, loss {train_cfg.loss}",
               file=sys.stderr)
 
-    step = _make_stepper(dev, compile_step if compile_step is not None else (train_cfg.iterations - start >= 100), quiet)
+    step = make_stepper(dev, compile_step if compile_step is not None else (train_cfg.iterations - start >= 100), quiet)
     bar = ProgressBar(train_cfg.iterations, start=start, enabled=not quiet)
     metrics = (out / "metrics.jsonl").open("a")
     t0 = time.perf_counter()
@@ -268,8 +268,13 @@ def train(
                 _damage(x, seed_state, train_cfg.damage_samples, cpu_gen)
             n_steps = int(torch.randint(train_cfg.steps_min, train_cfg.steps_max + 1, (1,), generator=cpu_gen))
 
+            free_steps = max(n_steps - train_cfg.grad_steps, 0) if train_cfg.grad_steps else 0
+            with torch.no_grad():
+                frozen = model._fused_kernel(0.0)
+                for _ in range(free_steps):
+                    x = step(x, fire_mask(x, model_cfg.fire_rate, dev_gen), frozen, model.b1, model.w2)
             kernel = model._fused_kernel(0.0)
-            for _ in range(n_steps):
+            for _ in range(n_steps - free_steps):
                 x = step(x, fire_mask(x, model_cfg.fire_rate, dev_gen), kernel, model.b1, model.w2)
 
             rgb = x[:, :3] + 0.5  # unclamped, so gradients flow; the overflow term keeps it in range
@@ -361,6 +366,15 @@ def _probe_due(cfg: TrainConfig, iteration: int) -> bool:
     if not cfg.probe_every or iteration < math.ceil(cfg.probe_from * cfg.iterations):
         return False
     return iteration % cfg.probe_every == 0 or iteration == cfg.iterations
+
+
+def run_progress(out: Path) -> tuple[int, int] | None:
+    """(iterations done, iterations asked for) of the run in `out`; None without a readable checkpoint."""
+    try:
+        ckpt = load_checkpoint(out / CHECKPOINT_NAME)
+        return int(ckpt.meta.get("iterations", 0)), ckpt.train_config.iterations
+    except (CheckpointError, TypeError, ValueError):
+        return None
 
 
 def _resume_configs(out: Path, iterations: int | None) -> tuple[ModelConfig, TrainConfig, int]:

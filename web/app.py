@@ -1,6 +1,6 @@
 """The FastAPI app factory: API routers, bundle files, the page, static ES modules.
 
-    uvicorn --factory web.app:default_app        # or: nca serve --data studio-data
+    uvicorn --factory web.app:default_app        # or: nca serve
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from nca.config import PRESETS
 from .jobs import JobManager
 from .routers import jobs, models
 from .schemas import Health
+from .security import SecurityMiddleware, allowed_hosts
 from .settings import PACKAGE_DIR, Settings
 from .store import ModelStore
 
@@ -42,16 +43,16 @@ class UploadSizeLimit:
     """Refuse a too-large upload from its Content-Length before the multipart parser reads it.
     Uploads without a length are still capped while the route reads them."""
 
-    def __init__(self, app, limit: int):
+    def __init__(self, app, limit: int, text: str):
         self.app = app
         self.limit = limit
+        self.text = text
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/api/jobs":
             length = dict(scope["headers"]).get(b"content-length")
             if length is not None and length.isdigit() and int(length) > self.limit:
-                mb = self.limit // (1024 * 1024)
-                response = JSONResponse({"detail": f"the upload is larger than the {mb} MB limit"}, status_code=413)
+                response = JSONResponse({"detail": f"the upload is larger than the {self.text} limit"}, status_code=413)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -82,8 +83,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(models.files)
     app.include_router(jobs.router)
-    # Multipart overhead on top of the image itself: a few KB; allow 1 MB of slack.
-    app.add_middleware(UploadSizeLimit, limit=settings.max_upload_bytes + 1024 * 1024)
+    # Multipart overhead on top of the image itself: a few KB; allow 1 MiB of slack.
+    app.add_middleware(UploadSizeLimit, limit=settings.max_upload_bytes + 1024 * 1024, text=settings.upload_limit_text)
+    # Added last, so it runs first: nothing else sees a request from a foreign page.
+    app.add_middleware(SecurityMiddleware, hosts=allowed_hosts(settings.host, settings.allow_hosts),
+                       token=settings.token, any_host=bool(settings.token) and settings.host in ("0.0.0.0", "::"))
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
 
@@ -107,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "version": VERSION,
             "presets": presets,
             "default_preset": "quick" if "quick" in settings.presets else settings.presets[0],
-            "max_upload_mb": settings.max_upload_bytes // (1024 * 1024),
+            "upload_limit": settings.upload_limit_text,
         })
 
     return app

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nca.train import run_progress
+
 from .settings import Settings
 
 log = logging.getLogger("nca.studio.jobs")
@@ -123,11 +125,8 @@ class JobManager:
                 continue
             if job.id != d.name:
                 continue
-            if job.status == "running":
-                job.status, job.phase, job.eta_s = "interrupted", None, None
-                job.error = "the server stopped while this job was running; resume it to continue"
-                job.ended = now_iso()
-                self._save(job)
+            if job.status in ("running", "interrupted"):
+                self._reconcile(job)
             found.append(job)
         found.sort(key=lambda j: (j.created, j.id))
         with self._lock:
@@ -137,6 +136,24 @@ class JobManager:
                 self._seq[job.id] = 0
                 if job.status == "queued":
                     self._queue.append(job.id)
+
+    def _reconcile(self, job: Job) -> None:
+        """A job the last server left running: its run may have finished (and even been exported)
+        after that server lost track of it, or it stopped part-way and can be resumed."""
+        progress = run_progress(self.jobs_dir / job.id / "run")
+        if progress is not None:
+            job.iteration = progress[0]
+            job.iterations = job.iterations or progress[1]
+        bundle_done = (self.models_dir / job.id / "model.json").is_file()
+        wanted = job.options.get("iterations") or (progress[1] if progress else None)
+        if progress is not None and bundle_done and progress[0] >= wanted:
+            job.status, job.model_id, job.error = "finished", job.id, None
+        else:
+            job.status = "interrupted"
+            job.error = "the server stopped while this job was running; resume it to continue"
+        job.phase, job.eta_s = None, None
+        job.ended = job.ended or now_iso()
+        self._save(job)
 
     def _save(self, job: Job) -> None:
         path = self.jobs_dir / job.id / "job.json"
@@ -182,6 +199,10 @@ class JobManager:
             jobs = [Job.from_dict(j.to_dict()) for j in self._jobs.values()]
         jobs.sort(key=lambda j: (j.created, j.id), reverse=True)
         return jobs
+
+    def active_count(self) -> int:
+        with self._lock:
+            return sum(j.status in ACTIVE for j in self._jobs.values())
 
     def queue_position(self, job_id: str) -> int | None:
         with self._lock:
@@ -305,6 +326,7 @@ class JobManager:
             "job_id": job.id, "job_dir": str(self.jobs_dir / job.id), "models_dir": str(self.models_dir),
             "model_id": job.id, "name": job.name, "preset": job.preset, "options": dict(job.options),
             "resume": resume, "device": self.settings.device, "threads": self.settings.train_threads,
+            "server_pid": os.getpid(),
         }
         with self._lock:
             job.status, job.phase, job.started, job.ended, job.error = "running", "starting", now_iso(), None, None

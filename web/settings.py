@@ -18,6 +18,14 @@ class Settings:
     # Read-only gallery shipped with the package (one bundle directory per model).
     bundled_models_dir: Path = BUNDLED_MODELS_DIR
     max_upload_bytes: int = 20 * 1024 * 1024
+    # What one client can ask of the trainer: jobs waiting or running at once, iterations per job.
+    max_active_jobs: int = 8
+    max_iterations: int = 20_000
+    # Who may talk to the server (web/security.py): the interface it is bound to, extra Host
+    # names (e.g. a proxy's), and the token required when it listens beyond loopback.
+    host: str = "127.0.0.1"
+    allow_hosts: tuple[str, ...] = ()
+    token: str | None = None
     presets: tuple[str, ...] = tuple(PRESETS)
     # Worker processes: torch CPU threads per training job (0 = torch's default) and device.
     train_threads: int = 0
@@ -33,6 +41,11 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
         object.__setattr__(self, "bundled_models_dir", Path(self.bundled_models_dir))
+
+    @property
+    def upload_limit_text(self) -> str:
+        """The upload limit in the unit it is enforced in (binary megabytes)."""
+        return f"{self.max_upload_bytes / (1024 * 1024):g} MiB"
 
     @property
     def models_dir(self) -> Path:

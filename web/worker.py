@@ -12,13 +12,18 @@ The parent passes a plain dict `spec` and talks to the worker through two object
               {"type": "failed", "error": one line}
   stop      a multiprocessing Event; set by the server to cancel (train's should_stop polls it).
 Exactly one of finished / cancelled / failed is the last message, unless the process dies.
+The worker dies with its server: when the server process is gone (even after kill -9) it
+checkpoints and exits, so no orphan goes on writing a run the next server may resume.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -33,10 +38,18 @@ def _finite(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+ORPHAN_POLL_SECONDS = 0.5
+ORPHAN_GRACE_SECONDS = 30.0  # time to write the checkpoint once the server is gone, then exit regardless
+ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[^\s/'\"]+/)*([^\s/'\"]+)")
+
+
 def main(spec: dict[str, Any], messages, stop) -> None:
     job_dir = Path(spec["job_dir"])
     log = (job_dir / "worker.log").open("a", encoding="utf-8", buffering=1)
     sys.stdout = sys.stderr = log  # anything a library prints goes to the job's log, not the server's
+    server_pid = spec.get("server_pid")
+    if server_pid:
+        threading.Thread(target=_die_with_server, args=(int(server_pid), stop, log), daemon=True).start()
     try:
         _run(spec, messages, stop, log)
     except BaseException as exc:  # noqa: BLE001 - the worker reports every failure as one line
@@ -46,7 +59,22 @@ def main(spec: dict[str, Any], messages, stop) -> None:
         log.close()
 
 
+def _die_with_server(server_pid: int, stop, log) -> None:
+    """Our parent is the server; when it is gone we are re-parented: stop, then exit for sure."""
+    while os.getppid() == server_pid:
+        time.sleep(ORPHAN_POLL_SECONDS)
+    print(f"[{time.strftime('%H:%M:%S')}] the server is gone: checkpointing and exiting", file=log, flush=True)
+    stop.set()  # training's should_stop: it writes its checkpoint and returns
+    time.sleep(ORPHAN_GRACE_SECONDS)
+    os._exit(1)
+
+
 def _one_line(exc: BaseException) -> str:
+    """The error as the page shows it: one line, and no absolute path of the server's disk."""
+    return ABSOLUTE_PATH.sub(r"\1", _first_line(exc))
+
+
+def _first_line(exc: BaseException) -> str:
     from exporter import ExportError
     from nca.checkpoint import CheckpointError
     from nca.config import ConfigError
@@ -65,8 +93,8 @@ def _run(spec: dict[str, Any], messages, stop, log) -> None:
     import torch
 
     from exporter import export
-    from nca.checkpoint import CHECKPOINT_NAME, RESUME_NAME
-    from nca.train import train
+    from nca.checkpoint import CHECKPOINT_NAME, RESUME_NAME, load_checkpoint
+    from nca.train import RunResult, run_progress, train
 
     job_dir = Path(spec["job_dir"])
     run_dir = job_dir / "run"
@@ -96,8 +124,16 @@ def _run(spec: dict[str, Any], messages, stop, log) -> None:
     kwargs: dict[str, Any] = {"iterations": overrides.pop("iterations")} if "iterations" in overrides else {}
     if not resume:
         kwargs.update(overrides)
-    result = train(style, run_dir, preset=spec["preset"], device=spec.get("device", "auto"), resume=resume,
-                   progress=progress, should_stop=stop.is_set, quiet=True, **kwargs)
+    done = run_progress(run_dir) if resume else None
+    wanted = kwargs.get("iterations")
+    if done is not None and done[0] >= (wanted or done[1]):
+        # The run finished (its worker died before exporting, or an earlier server lost track): export it.
+        meta = load_checkpoint(run_dir).meta
+        result = RunResult(run_dir, run_dir / CHECKPOINT_NAME, done[0], meta.get("final_loss", math.nan),
+                           meta.get("wall_time", 0.0), "finished")
+    else:
+        result = train(style, run_dir, preset=spec["preset"], device=spec.get("device", "auto"), resume=resume,
+                       progress=progress, should_stop=stop.is_set, quiet=True, **kwargs)
     messages.put({"type": "preview", "iteration": result.iterations})  # train wrote preview_rollout.png
     if result.status == "cancelled":
         messages.put({"type": "cancelled", "iterations": result.iterations})

@@ -23,13 +23,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def nca_serve(root: Path, models: Path | None = None):
+def nca_serve(root: Path, models: Path | None = None, *extra: str):
     """Yield the base URL of a studio serving `models` (default: the bundled gallery) with data in root/data."""
-    port = free_port()
-    log = (root / "server.log").open("w")
+    with running_server(root, models, *extra) as (url, _proc):
+        yield url
+
+
+@contextlib.contextmanager
+def running_server(root: Path, models: Path | None = None, *extra: str, port: int | None = None,
+                   headers: dict[str, str] | None = None):
+    """`nca serve` in a subprocess: yields (base URL, Popen); extra CLI args pass through."""
+    port = port or free_port()
+    log = (root / "server.log").open("a")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     cmd = [sys.executable, "-m", "nca.cli", "serve", "--port", str(port), "--data", str(root / "data"),
-           "--threads", "1", "--log-level", "warning"]
+           "--threads", "1", "--log-level", "warning", *extra]
     if models is not None:
         cmd += ["--models", str(models)]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -37,7 +45,7 @@ def nca_serve(root: Path, models: Path | None = None):
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/api/health", timeout=1, headers=headers).status_code == 200:
                 break
         except httpx.HTTPError:
             pass
@@ -46,11 +54,12 @@ def nca_serve(root: Path, models: Path | None = None):
             pytest.fail(f"server did not start: {(root / 'server.log').read_text()}")
         time.sleep(0.2)
     try:
-        yield url
+        yield url, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         log.close()

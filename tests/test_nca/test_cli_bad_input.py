@@ -66,7 +66,7 @@ def bad_files(tmp_path):
     ("text", "not an image"),
     ("truncated", "truncated or corrupt"),
     ("empty", "empty file"),
-    ("small", "at least 16 px"),
+    ("small", "at least 32 px"),
     ("bomb", "too large"),
     ("dir", "directory"),
 ])
@@ -130,3 +130,85 @@ def test_train_cli_end_to_end_on_a_grayscale_16bit_image(tmp_path):
 def test_console_script_reports_a_bad_image_in_one_line(tmp_path):
     (tmp_path / "x.png").write_text("not a png")
     assert_one_line_error(nca_subprocess("train", tmp_path / "x.png"), "not an image")
+
+
+@pytest.fixture
+def tiny_run(tmp_path):
+    """A real two-iteration run directory (checkpoint.pt and resume.pt)."""
+    from nca.train import train
+
+    run = tmp_path / "run"
+    train(TEXTURES / "pebbles.png", run, preset="tiny", iterations=2, quiet=True, compile_step=False)
+    return run
+
+
+def test_out_pointing_at_a_file(nca, tmp_path):
+    (tmp_path / "taken").write_text("my notes")
+    assert_one_line_error(nca("train", TEXTURES / "pebbles.png", "--preset", "tiny", "--out", tmp_path / "taken"),
+                          "is a file, not a directory")
+    assert (tmp_path / "taken").read_text() == "my notes"
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "malicious", "no_optimizer", "wrong_pool", "garbage"])
+def test_resume_with_a_damaged_resume_file(nca, tiny_run, damage, capsys):
+    import torch
+
+    path = tiny_run / "resume.pt"
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:200])
+    elif damage == "malicious":
+        torch.save({"optimizer": _Evil()}, path)
+    elif damage == "no_optimizer":
+        state = torch.load(path, weights_only=True)
+        del state["optimizer"]
+        torch.save(state, path)
+    elif damage == "wrong_pool":
+        state = torch.load(path, weights_only=True)
+        state["pool"] = state["pool"][:, :4]
+        torch.save(state, path)
+    else:
+        path.write_bytes(b"\x00" * 64)
+    before = (tiny_run / "checkpoint.pt").read_bytes()
+    proc = nca("train", TEXTURES / "pebbles.png", "--out", tiny_run, "--resume", "--iterations", "4")
+    assert_one_line_error(proc, "cannot resume: resume.pt")
+    assert "pwned" not in proc.stdout + proc.stderr
+    assert (tiny_run / "checkpoint.pt").read_bytes() == before  # nothing was lost
+
+
+def test_checkpoint_with_list_metadata(nca, tiny_run, tmp_path):
+    import torch
+
+    path = tiny_run / "checkpoint.pt"
+    payload = torch.load(path, weights_only=True)
+    payload["meta"] = [["iterations", 2]]
+    torch.save(payload, path)
+    assert_one_line_error(nca("train", TEXTURES / "pebbles.png", "--out", tiny_run, "--resume", "--iterations", "4"),
+                          "metadata is malformed")
+    assert_one_line_error(nca("export", tiny_run, "--out", tmp_path / "bundles"), "metadata is malformed")
+
+
+def test_wide_image_is_one_line(nca, tmp_path):
+    Image.new("RGB", (600, 100), (90, 50, 20)).save(tmp_path / "wide.png")
+    assert_one_line_error(nca("train", tmp_path / "wide.png", "--preset", "tiny", "--out", tmp_path / "o"), "too narrow")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.3, 1.5])
+def test_ctrl_c_in_the_first_seconds_exits_130(tmp_path, delay):
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "nca.cli", "train", str(TEXTURES / "pebbles.png"), "--preset", "tiny",
+                             "--out", str(tmp_path / "run")], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err

@@ -29,9 +29,14 @@ def settings(tmp_path, bundled_dir) -> Settings:
                     sse_poll_seconds=0.05)
 
 
+def studio_client(settings: Settings) -> TestClient:
+    """A client of the app as the studio page on loopback talks to it (the Host the server allows)."""
+    return TestClient(create_app(settings), base_url="http://127.0.0.1:8000")
+
+
 @pytest.fixture
 def client(settings):
-    with TestClient(create_app(settings)) as c:
+    with studio_client(settings) as c:
         yield c
 
 

@@ -8,11 +8,9 @@ import struct
 import zlib
 
 import pytest
-from fastapi.testclient import TestClient
 
-from tests.test_web.conftest import png_bytes
+from tests.test_web.conftest import png_bytes, studio_client
 from tests.test_web.helpers import make_bundle
-from web.app import create_app
 from web.jobs import JobManager
 
 HEX_ID = "0123456789abcdef0123456789abcdef"
@@ -49,7 +47,7 @@ def test_page_renders_with_controls_and_modules(client):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     html = r.text
     for marker in ('id="canvas"', 'id="gallery"', 'id="train-form"', 'src="/static/js/main.js',
-                   'value="tiny"', 'id="btn-record"', 'id="btn-scenario"', "up to 20 MB"):
+                   'value="tiny"', 'id="btn-record"', 'id="btn-scenario"', "up to 20 MiB"):
         assert marker in html
     for js in ("main.js", "ui.js", "api.js", "nca.js", "gl.js"):
         s = client.get(f"/static/js/{js}")
@@ -199,7 +197,7 @@ def test_corrupt_image_is_400(client):
 
 def test_too_small_image_is_400(client):
     r = post_job(client, image=png_bytes(size=(8, 8)))
-    assert r.status_code == 400 and "16 px" in r.json()["detail"]
+    assert r.status_code == 400 and "32 px" in r.json()["detail"]
 
 
 def test_decompression_bomb_refused(client, settings):
@@ -212,7 +210,7 @@ def test_decompression_bomb_refused(client, settings):
 def test_upload_over_20_mb_is_413(client, settings):
     big = png_bytes() + b"\0" * (20 * 1024 * 1024 + 10)
     r = post_job(client, image=big)
-    assert r.status_code == 413 and "20 MB" in r.json()["detail"]
+    assert r.status_code == 413 and "20 MiB" in r.json()["detail"]
     assert not any(settings.jobs_dir.iterdir())
 
 
@@ -221,7 +219,7 @@ def test_upload_limit_enforced_while_reading(tmp_path, bundled_dir):
     from web.settings import Settings
 
     s = Settings(data_dir=tmp_path / "d", bundled_models_dir=bundled_dir, start_jobs=False, max_upload_bytes=4096)
-    with TestClient(create_app(s)) as c:
+    with studio_client(s) as c:
         assert post_job(c, image=png_bytes()).status_code == 201
         r = post_job(c, image=png_bytes() + b"\0" * 5000)
         assert r.status_code == 413
@@ -248,7 +246,7 @@ def test_preset_not_offered_by_this_server_is_422(tmp_path, bundled_dir):
     from web.settings import Settings
 
     s = Settings(data_dir=tmp_path / "d", bundled_models_dir=bundled_dir, start_jobs=False, presets=("quick",))
-    with TestClient(create_app(s)) as c:
+    with studio_client(s) as c:
         r = post_job(c, {"preset": "tiny"})
         assert r.status_code == 422 and "not offered" in r.json()["detail"]
 
@@ -306,21 +304,21 @@ def test_events_of_a_finished_state_job_end_the_stream(client):
 
 
 def test_running_job_becomes_interrupted_after_a_restart(settings):
-    with TestClient(create_app(settings)) as c:
+    with studio_client(settings) as c:
         job = post_job(c).json()
     # Pretend the server died while the job ran.
     path = settings.jobs_dir / job["id"] / "job.json"
     state = json.loads(path.read_text())
     state.update(status="running", phase="training", iteration=7, iterations=20, runs=1)
     path.write_text(json.dumps(state))
-    with TestClient(create_app(settings)) as c:
+    with studio_client(settings) as c:
         after = c.get(f"/api/jobs/{job['id']}").json()
         assert after["status"] == "interrupted" and after["resumable"] is True and after["iteration"] == 7
         assert "resume" in after["error"]
         assert c.post(f"/api/jobs/{job['id']}/resume").json()["status"] == "queued"
     assert json.loads(path.read_text())["status"] == "queued"
     # A queued job survives a restart queued.
-    with TestClient(create_app(settings)) as c:
+    with studio_client(settings) as c:
         assert c.get(f"/api/jobs/{job['id']}").json()["queue_position"] == 1
 
 

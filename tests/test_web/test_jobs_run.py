@@ -9,10 +9,8 @@ import json
 import time
 
 import pytest
-from fastapi.testclient import TestClient
 
-from tests.test_web.conftest import png_bytes
-from web.app import create_app
+from tests.test_web.conftest import png_bytes, studio_client
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +51,7 @@ def read_events(client, job_id: str) -> list[tuple[str, dict]]:
 
 
 def test_job_streams_progress_and_lands_in_the_gallery(live_settings):
-    with TestClient(create_app(live_settings)) as client:
+    with studio_client(live_settings) as client:
         job = submit(client, iterations=4, name="My tiny texture")
         events = read_events(client, job["id"])
         kinds = [k for k, _ in events]
@@ -81,7 +79,7 @@ def test_job_streams_progress_and_lands_in_the_gallery(live_settings):
 
 def test_a_crashing_worker_fails_the_job_not_the_server(live_settings):
     crashy = dataclasses.replace(live_settings, worker="tests.test_web.crash_worker:main")
-    with TestClient(create_app(crashy)) as client:
+    with studio_client(crashy) as client:
         job = submit(client, iterations=2)
         failed = wait_for(client, job["id"], ("failed",), timeout=60)
         assert "exit code 3" in failed["error"] and failed["resumable"] is True
@@ -99,7 +97,7 @@ def wait_for_iteration(client, job_id: str, iteration: int, timeout: float = 120
 
 
 def test_cancel_a_running_job_keeps_its_checkpoint(live_settings):
-    with TestClient(create_app(live_settings)) as client:
+    with studio_client(live_settings) as client:
         job = submit(client, iterations=500)
         wait_for_iteration(client, job["id"], 1)
         r = client.post(f"/api/jobs/{job['id']}/cancel")
@@ -111,7 +109,7 @@ def test_cancel_a_running_job_keeps_its_checkpoint(live_settings):
 
 
 def test_restart_interrupts_a_running_job_which_then_resumes(live_settings):
-    with TestClient(create_app(live_settings)) as client:
+    with studio_client(live_settings) as client:
         job = submit(client, iterations=8)
         wait_for_iteration(client, job["id"], 2)
     # The server has shut down: the worker checkpointed and the job is interrupted.
@@ -119,7 +117,7 @@ def test_restart_interrupts_a_running_job_which_then_resumes(live_settings):
     assert state["status"] == "interrupted", state
     stopped_at = state["iteration"]
     assert 2 <= stopped_at < 8
-    with TestClient(create_app(live_settings)) as client:
+    with studio_client(live_settings) as client:
         assert client.get(f"/api/jobs/{job['id']}").json()["status"] == "interrupted"
         assert client.post(f"/api/jobs/{job['id']}/resume").status_code == 200
         events = read_events(client, job["id"])

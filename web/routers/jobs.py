@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
+import unicodedata
 from pathlib import PurePath
 from typing import Annotated, Literal
 
@@ -13,8 +13,9 @@ from fastapi import APIRouter, File, Form, Header, HTTPException, Request, Respo
 from fastapi.responses import FileResponse, StreamingResponse
 
 from nca.config import PRESETS
-from nca.image import ImageError, open_image
+from nca.image import ImageError, load_style
 
+from ..files import file_or_404
 from ..jobs import RESUMABLE, TERMINAL, JobError, JobManager
 from ..jobs import Job as JobState
 from ..schemas import ErrorResponse, Job
@@ -23,7 +24,10 @@ router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
 NOT_FOUND = {404: {"model": ErrorResponse, "description": "no job with this id"}}
 CONFLICT = {409: {"model": ErrorResponse, "description": "not possible in the job's current state"}}
-NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
+MAX_NAME = 64
+# Control, format (bidi overrides, zero-width), private-use, unassigned and line/paragraph separators:
+# each could hide or spoof a name in the gallery.
+HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 
 
@@ -50,17 +54,17 @@ def job_out(manager: JobManager, job: JobState | dict) -> dict:
     return data
 
 
-def _read_upload(upload: UploadFile, limit: int) -> bytes:
-    data = upload.file.read(limit + 1)
-    if len(data) > limit:
-        raise HTTPException(413, f"the image is larger than the {limit // (1024 * 1024)} MB limit")
+def _read_upload(upload: UploadFile, settings) -> bytes:
+    data = upload.file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise HTTPException(413, f"the image is larger than the {settings.upload_limit_text} limit")
     return data
 
 
-def _check_image(data: bytes) -> None:
+def _check_image(data: bytes, style_size: int) -> None:
     """Fully decode the upload here, so a bad file is refused now rather than failing a job later."""
     try:
-        open_image(data)
+        load_style(data, style_size)
     except ImageError as exc:
         message = str(exc)
         if "too large" in message:
@@ -70,34 +74,54 @@ def _check_image(data: bytes) -> None:
         raise HTTPException(400, message) from None
 
 
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a model's display name, or None when it can."""
+    if not 1 <= len(name) <= MAX_NAME:
+        return f"name must be 1-{MAX_NAME} characters"
+    if any(unicodedata.category(ch) in HIDDEN_CATEGORIES for ch in name):
+        return "name must not contain control or invisible formatting characters"
+    if not any(not ch.isspace() for ch in name):
+        return "name must contain a visible character"
+    return None
+
+
 def _default_name(filename: str | None) -> str:
     stem = PurePath(filename or "").stem if filename else ""
-    stem = re.sub(r"[\x00-\x1f\x7f]", "", stem).strip()[:64]
-    return stem or "untitled"
+    stem = "".join(ch for ch in stem if unicodedata.category(ch) not in HIDDEN_CATEGORIES).strip()[:MAX_NAME]
+    return stem if name_problem(stem) is None else "untitled"
 
 
 @router.post("", status_code=201, response_model=Job, summary="Upload a style image and queue a training job",
              responses={400: {"model": ErrorResponse, "description": "corrupt or unusable image"},
                         413: {"model": ErrorResponse, "description": "upload over the size limit, or a bomb"},
-                        415: {"model": ErrorResponse, "description": "not an image"}})
+                        415: {"model": ErrorResponse, "description": "not an image"},
+                        422: {"model": ErrorResponse, "description": "bad name or options, or over the iteration limit"},
+                        429: {"model": ErrorResponse, "description": "the job queue is full"}})
 def create_job(
     request: Request,
     image: Annotated[UploadFile, File(description="style image (PNG, JPEG, WebP, ...)")],
     name: Annotated[str | None, Form(max_length=200, description="display name of the model")] = None,
     preset: Annotated[PresetName, Form(description="training preset")] = "quick",
-    iterations: Annotated[int | None, Form(ge=1, le=100_000, description="override the preset's iterations")] = None,
+    iterations: Annotated[int | None, Form(ge=1, description="override the preset's iterations")] = None,
     loss: Annotated[Literal["gram", "swd"] | None, Form(description="style loss")] = None,
 ) -> dict:
     settings = request.app.state.settings
     if preset not in settings.presets:
         raise HTTPException(422, f"preset {preset!r} is not offered here; choose one of {', '.join(settings.presets)}")
     name = (name or "").strip() or _default_name(image.filename)
-    if not NAME_RE.match(name):
-        raise HTTPException(422, "name must be 1-64 printable characters")
-    data = _read_upload(image, settings.max_upload_bytes)
-    _check_image(data)
-    options = {k: v for k, v in {"iterations": iterations, "loss": loss}.items() if v is not None}
+    problem = name_problem(name)
+    if problem:
+        raise HTTPException(422, problem)
+    total = iterations or PRESETS[preset][1].iterations
+    if total > settings.max_iterations:
+        raise HTTPException(422, f"at most {settings.max_iterations} iterations per job here, asked for {total}")
     manager = _manager(request)
+    if manager.active_count() >= settings.max_active_jobs:
+        raise HTTPException(429, f"{settings.max_active_jobs} jobs are already queued or running; "
+                                 "wait for one to finish or cancel one")
+    data = _read_upload(image, settings)
+    _check_image(data, PRESETS[preset][1].style_size)
+    options = {k: v for k, v in {"iterations": iterations, "loss": loss}.items() if v is not None}
     return job_out(manager, manager.submit(data, name, preset, options))
 
 
@@ -148,19 +172,14 @@ def delete_job(job_id: str, request: Request) -> Response:
 @router.get("/{job_id}/preview.png", responses=NOT_FOUND, response_class=FileResponse,
             summary="The latest training preview: pool samples while training, style beside a long rollout at the end")
 def job_preview(job_id: str, request: Request) -> FileResponse:
-    path = _manager(request).preview_path(job_id)
-    if path is None:
-        raise HTTPException(404, "no preview for this job (yet)")
-    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "no-store"})
+    return file_or_404(_manager(request).preview_path(job_id), "image/png", "no preview for this job (yet)",
+                       {"Cache-Control": "no-store"})
 
 
 @router.get("/{job_id}/style.png", responses=NOT_FOUND, response_class=FileResponse,
             summary="The style image as training sees it")
 def job_style(job_id: str, request: Request) -> FileResponse:
-    path = _manager(request).style_path(job_id)
-    if path is None:
-        raise HTTPException(404, "no style image for this job (yet)")
-    return FileResponse(path, media_type="image/png")
+    return file_or_404(_manager(request).style_path(job_id), "image/png", "no style image for this job (yet)")
 
 
 def _sse(seq: int | None, kind: str, data: dict) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 
+from ..files import file_or_404
 from ..schemas import ErrorResponse, ModelDetail, ModelSummary
 from ..store import ModelEntry, ModelStore
 
@@ -67,9 +68,8 @@ def delete_model(model_id: str, request: Request) -> Response:
            response_class=FileResponse)
 def bundle_file(model_id: str, filename: str, request: Request) -> FileResponse:
     path = _store(request).file(model_id, filename)
-    if path is None:
-        raise HTTPException(404, "no such bundle file")
     media = {".json": "application/json", ".frag": "text/plain; charset=utf-8", ".png": "image/png",
-             ".pt": "application/octet-stream"}[path.suffix]
+             ".pt": "application/octet-stream"}
     # Trained bundles can be replaced under the same id: let the browser revalidate.
-    return FileResponse(path, media_type=media, headers={"Cache-Control": "no-cache"})
+    return file_or_404(path, media[path.suffix] if path else "", "no such bundle file", {"Cache-Control": "no-cache"})
+

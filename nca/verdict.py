@@ -1,0 +1,64 @@
+"""The quality bar and the one-word verdict it gives an evaluation: good, drifts, poor or failed.
+
+  * failed: the model learned nothing, its rollout is flat or black (contrast under
+    MIN_CONTRAST of the style's) or no closer to the style than a flat image of its mean colour;
+  * poor:   the texture is not the style's: style ratio above MAX_STYLE at the reference step,
+    or features of another size (scale ratio outside SCALE_RANGE);
+  * drifts: it starts right but changes: the style ratio rises by more than MAX_RISE from the
+    first measured step to any step after the reference one, unless it stays under CALM_STYLE
+    (a texture that starts with defects and settles cleaner can rise a lot from a tiny base);
+  * good:   all of the above hold.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+REFERENCE_STEP = 2000  # where style and scale are judged; the rise at every later measured step
+MAX_STYLE = 0.05
+MAX_RISE = 0.20
+CALM_STYLE = 0.02
+SCALE_RANGE = (0.8, 1.25)
+MIN_CONTRAST = 0.2
+VERDICTS = ("good", "drifts", "poor", "failed")
+
+
+def verdict(steps: dict[int, dict[str, float]]) -> dict[str, Any]:
+    """`steps` maps step count -> {"style_ratio", "scale_ratio", "contrast"} (nca.evaluate's report).
+
+    Returns {"verdict": one of VERDICTS, "reasons": [short phrases], "rises": {step: rise}}."""
+    if not steps:
+        raise ValueError("verdict needs at least one measured step")
+    counts = sorted(int(n) for n in steps)
+    by_step = {int(n): v for n, v in steps.items()}
+    ref = min(counts, key=lambda n: (abs(n - REFERENCE_STEP), n))
+    at_ref = by_step[ref]
+    style, scale = at_ref["style_ratio"], at_ref["scale_ratio"]
+    contrast = min(by_step[n].get("contrast", 1.0) for n in counts)
+    worst_style = max(by_step[n]["style_ratio"] for n in counts)
+    first = by_step[counts[0]]["style_ratio"]
+    later = [n for n in counts if n > ref] or counts[-1:]
+    rises = {n: (by_step[n]["style_ratio"] / first - 1.0) if first > 0 else math.inf for n in later if n != counts[0]}
+
+    if not all(math.isfinite(v) for v in (style, scale, contrast, worst_style)):
+        return {"verdict": "failed", "reasons": ["the rollout is not finite"], "rises": rises}
+    if contrast < MIN_CONTRAST or worst_style >= 1.0:
+        return {"verdict": "failed", "reasons": ["flat output: learned nothing"], "rises": rises}
+    reasons = []
+    if style > MAX_STYLE:
+        reasons.append(f"style ratio {style:.3f} > {MAX_STYLE} at step {ref}")
+    if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
+        reasons.append(f"scale {scale:.2f} outside {SCALE_RANGE[0]}..{SCALE_RANGE[1]}")
+    if reasons:
+        return {"verdict": "poor", "reasons": reasons, "rises": rises}
+    for n, rise in rises.items():
+        if rise > MAX_RISE and by_step[n]["style_ratio"] >= CALM_STYLE:
+            reasons.append(f"style ratio rises {rise * 100:+.0f}% by step {n}")
+    return {"verdict": "drifts" if reasons else "good", "reasons": reasons, "rises": rises}
+
+
+def describe(result: dict[str, Any]) -> str:
+    """One line for a person: `good`, or `drifts: style ratio rises +31% by step 5000`."""
+    reasons = result.get("reasons") or []
+    return result["verdict"] + (": " + "; ".join(reasons) if reasons else "")
