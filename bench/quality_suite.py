@@ -32,7 +32,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from nca.checkpoint import CHECKPOINT_NAME, load_checkpoint  # noqa: E402
 from nca.config import preset as get_preset  # noqa: E402
-from nca.evaluate import evaluate  # noqa: E402
+from nca.evaluate import evaluate, summary  # noqa: E402
 from nca.previews import image_grid  # noqa: E402
 from nca.train import train  # noqa: E402
 
@@ -81,10 +81,7 @@ def run_one(image: Path, seed: int, args: argparse.Namespace, overrides: dict[st
         "train_minutes": round(ckpt.meta.get("wall_time", 0.0) / 60, 2),
         "threads": args.threads,
         "selected_iteration": ckpt.meta.get("selected_iteration"),
-        "steps": {str(n): {k: round(v, 5) for k, v in r.items()} for n, r in report["steps"].items()},
-        "rises": {str(n): round(v, 4) for n, v in report["rises"].items()},
-        "verdict": report["verdict"],
-        "reasons": report["reasons"],
+        **summary(report),
         "evaluate_minutes": round((time.perf_counter() - t0) / 60, 2),
         "run": str(run_dir),
         "date": time.strftime("%Y-%m-%d"),

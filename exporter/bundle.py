@@ -65,6 +65,8 @@ def model_json(ckpt: Checkpoint, packed: PackedModel, name: str) -> dict[str, An
             "grid": tc.grid,
             "seed_noise": tc.seed_noise,
         },
+        # The closing check of the run (nca.evaluate.check): verdict, reasons, figures per step count.
+        "quality": meta.get("evaluation") or {},
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
 

@@ -1,5 +1,6 @@
-"""The bundle's thumbnail.png: the texture as the PyTorch model grows it from the seed, next
-to the style image it was trained on (when the checkpoint or run directory holds one)."""
+"""The bundle's thumbnail.png: the texture as the PyTorch model grows it from the seed, with the
+style image it was trained on as a small inset in the corner (when the checkpoint or run
+directory holds one). The model's own render fills the card, so a failed training looks failed."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from PIL import Image
 from nca.checkpoint import Checkpoint
 from nca.model import to_rgb
 
-PANEL = 128  # pixels per side of each panel
-GRID = 48  # cells per side of the grown texture (upscaled: cheap on CPU, still readable)
-STEPS = 96  # enough for a trained texture to fill the seed at fire_rate 0.5
+PANEL = 128  # pixels per side of the thumbnail
+GRID = 64  # cells per side of the grown texture (upscaled 2x: cheap on CPU, still readable)
+STEPS = 500  # grown, not just sprouting: a texture that fails to hold shows it (~1 s on a CPU)
+INSET = 40  # pixels per side of the style inset, bottom right
+BORDER = 2
 
 
 def grow(ckpt: Checkpoint, grid: int = GRID, steps: int = STEPS, seed: int = 0) -> np.ndarray:
@@ -27,7 +30,7 @@ def grow(ckpt: Checkpoint, grid: int = GRID, steps: int = STEPS, seed: int = 0) 
     return (rgb * 255.0 + 0.5).astype(np.uint8)
 
 
-def style_panel(ckpt: Checkpoint) -> Image.Image | None:
+def style_panel(ckpt: Checkpoint, side: int = INSET) -> Image.Image | None:
     style = getattr(ckpt, "style_image", None)  # H x W x 3 uint8, when the trainer stored it
     if style is not None:
         img = Image.fromarray(np.asarray(style, dtype=np.uint8), "RGB")
@@ -40,17 +43,16 @@ def style_panel(ckpt: Checkpoint) -> Image.Image | None:
                 img = f.convert("RGB")
         except (OSError, ValueError):
             return None  # a broken preview image must not stop an export
-    side = min(img.size)
-    left, top = (img.width - side) // 2, (img.height - side) // 2
-    return img.crop((left, top, left + side, top + side)).resize((PANEL, PANEL), Image.Resampling.LANCZOS)
+    square = min(img.size)
+    left, top = (img.width - square) // 2, (img.height - square) // 2
+    return img.crop((left, top, left + square, top + square)).resize((side, side), Image.Resampling.LANCZOS)
 
 
 def thumbnail(ckpt: Checkpoint, steps: int = STEPS) -> Image.Image:
-    texture = Image.fromarray(grow(ckpt, steps=steps), "RGB").resize((PANEL, PANEL), Image.Resampling.NEAREST)
+    out = Image.fromarray(grow(ckpt, steps=steps), "RGB").resize((PANEL, PANEL), Image.Resampling.NEAREST)
     style = style_panel(ckpt)
-    if style is None:
-        return texture
-    out = Image.new("RGB", (2 * PANEL, PANEL))
-    out.paste(texture, (0, 0))
-    out.paste(style, (PANEL, 0))
+    if style is not None:
+        corner = PANEL - INSET - BORDER
+        out.paste((255, 255, 255), (corner - BORDER, corner - BORDER, PANEL, PANEL))
+        out.paste(style, (corner, corner))
     return out

@@ -81,6 +81,13 @@ def save_checkpoint(path: Path, model: NCA, train_config: TrainConfig, meta: dic
     atomic_save(payload, Path(path))
 
 
+def update_meta(path: Path, **meta: Any) -> None:
+    """Add or replace metadata entries of a checkpoint file in place (atomically); weights untouched."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload["meta"] = {**payload.get("meta", {}), **meta}
+    atomic_save(payload, Path(path))
+
+
 def resolve_checkpoint(path: str | Path) -> Path:
     """Accept a checkpoint file, a run directory or a model bundle directory."""
     p = Path(path)

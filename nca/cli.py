@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import PRESETS, ConfigError
+from .config import PRESET_HELP, PRESETS, ConfigError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -67,8 +67,8 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train an NCA texture from a style image",
                        description="Train a texture NCA from STYLE_IMAGE and write a run directory.")
     p.add_argument("style_image", help="PNG/JPEG style image (any mode; resized to --style-size)")
-    p.add_argument("--preset", default="quick", choices=sorted(PRESETS),
-                   help="quick (2 CPU cores, 13-49 min by the day's machine speed), standard or quality (GPU), tiny (smoke test)")
+    p.add_argument("--preset", default="quick", choices=list(PRESETS),
+                   help="; ".join(f"{name}: {text}" for name, text in PRESET_HELP.items()) + " (default quick)")
     p.add_argument("--out", type=Path, help="run directory (default runs/<image>-<time>)")
     p.add_argument("--iterations", type=_positive_int)
     p.add_argument("--channels", type=_positive_int, help="state channels, a multiple of 4 from 4 to 32")

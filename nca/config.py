@@ -74,6 +74,9 @@ class TrainConfig:
     probe_every: int = 0
     probe_from: float = 0.5
     preview_every: int = 100
+    # Every run ends with a short evaluation (nca.evaluate: a few 128x128 rollouts from the seed to
+    # these step counts) and a verdict (nca/verdict.py), stored in the run and the bundle. () = none.
+    check_steps: tuple[int, ...] = (500, 2000, 5000)
     threads: int = 0  # torch CPU threads; 0 = torch's default
 
     def __post_init__(self) -> None:
@@ -100,6 +103,7 @@ class TrainConfig:
             (self.probe_every >= 0, f"probe_every must be >= 0, got {self.probe_every}"),
             (0.0 <= self.probe_from <= 1.0, f"probe_from must be in [0, 1], got {self.probe_from}"),
             (self.preview_every >= 1, "preview_every must be >= 1"),
+            (all(isinstance(n, int) and n >= 1 for n in self.check_steps), "check_steps must be step counts >= 1"),
             (self.threads >= 0, "threads must be >= 0"),
         ]
         for ok, message in checks:
@@ -107,38 +111,12 @@ class TrainConfig:
                 raise ConfigError(message)
 
 
-# Presets. `quick` fits two CPU cores (13-49 minutes, by the machine's speed on the day); `standard` and
-# `quality` follow the Self-Organising Textures recipe (128x128, longer) and want a GPU.
-# Pool size sets how old pool states get: each iteration revisits `batch` of them, so over a
-# run every state is revisited iterations * batch / pool_size times. A 1024 pool over 1000
-# iterations of batch 4 is revisited 4 times (~200 steps): the model never sees its texture
-# age, and pebbles drifted into stripes by step 2000. 128 gives ~30 revisits. Resetting one
-# sample every 8 iterations (125 resets) keeps the seed in view; every 4 left so few old
-# states that leopard's spots washed out after a few thousand steps (style ratio +25% from
-# step 500 to 5000, against -12% with 8). Tried on pebbles and dropped (8 rollouts, 128x128):
-# a seed every 6: +55%; the learning rate cut to 30% at iteration 600: 0.013 at step 500,
-# then stripes (0.069 at 2000, 0.111 at 5000); pool 64 with a seed every 16 plus that cut:
-# grows too slowly from the seed (0.18 at steps 500 and 2000, 0.063 at 5000). Rollouts of
-# 32..96 steps (states a third older, growth untouched) held pebbles: 0.0068 / 0.0077 / 0.0069
-# at steps 500 / 2000 / 5000, but as the default it broke two of the other three: leopard
-# 0.011 / 0.015 / 0.016 (+38%, against +14%), rust 0.027 / 0.039 / 0.038 (+40%, against -2%),
-# gravel 0.0087 / 0.0080 / 0.0089 (+3%). So 32..64 stays; pebbles' recipe pins 32..96.
-# The rise depends on the training seed as much as on these settings: pebbles with plain
-# quick and --seed 1 held (0.0065 / 0.0065 / 0.0068, +5%) where seed 0 drifted (+23%).
-# Checkpoints 100 iterations apart differ as much as seeds do (pebbles, one run, worst probe loss
-# at iterations 1000..1500: 0.019, 0.011, 0.019, 0.012, 0.058, 0.077), so quick probes every 100
-# iterations of its second half and keeps the best: on a leopard run whose last checkpoint failed
-# (0.044 / 0.056 / 0.064, +45%, spots drawn into streaks) it kept iteration 600 (0.014 / 0.011 /
-# 0.012, -16%). It cannot save a run that drifts all along: that pebbles run's best probe,
-# iteration 1100, still rose 0.010 / 0.011 / 0.020 (+97%) by step 5000, past the probe's 2000.
-# With probing, seed 0 meets the bar on all four issue images (the bundled leopard, pebbles, rust,
-# gravel: rises -16%, -2%, -2%, -12%); other seeds and thread counts can still drift (leopard
-# --seed 1: 0.0047 / 0.0058 / 0.0073, +55%).
-# The probe score also counts the probe's own rise (nca/probe.py): leopard at 2 threads kept
-# iteration 900 (probe rising 0.0106 -> 0.0158; evaluated +31%) by the worst loss alone, 500 by the
-# score (-5%); the four bundles keep the same iterations either way.
+# Presets. `quick` is the CPU default (2 cores: minutes), `classic` the CPU preset before it (twice the
+# iterations), `standard` and `quality` follow the Self-Organising Textures recipe (larger grids, longer)
+# and want a GPU, `tiny` is for tests. Why each setting is what it is: docs/quality-notes.md.
 PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
-    "quick": (ModelConfig(), TrainConfig(pool_size=128, seed_reset_every=8, probe_every=100)),
+    "quick": (ModelConfig(), TrainConfig(iterations=500, pool_size=128, seed_reset_every=8, probe_every=100)),
+    "classic": (ModelConfig(), TrainConfig(iterations=1000, pool_size=128, seed_reset_every=8, probe_every=100)),
     "standard": (
         ModelConfig(),
         TrainConfig(iterations=4000, grid=96, batch=4, pool_size=256, steps_min=32, steps_max=96, lr=1e-3,
@@ -153,8 +131,18 @@ PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
     "tiny": (
         ModelConfig(channels=8, hidden=16),
         TrainConfig(iterations=20, grid=32, batch=2, pool_size=16, steps_min=8, steps_max=16,
-                    checkpoint_every=10, preview_every=10, style_size=64),
+                    checkpoint_every=10, preview_every=10, style_size=64, check_steps=(16, 32)),
     ),
+}
+
+
+# One line per preset for the CLI's help and the studio's menu; timings live in docs/quality-notes.md.
+PRESET_HELP = {
+    "quick": "the CPU default: a texture in minutes on 2 cores",
+    "classic": "quick as it was: twice the iterations, for images quick does not hold",
+    "standard": "the Self-Organising Textures recipe on a 96 grid: for a GPU",
+    "quality": "longer, on a 128 grid with larger style images: for a GPU",
+    "tiny": "seconds, for smoke tests: the texture is not good",
 }
 
 

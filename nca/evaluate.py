@@ -35,9 +35,7 @@ from .stepper import make_stepper
 from .verdict import describe, verdict
 from .vgg import StyleLoss, VGGFeatures
 
-# What every training ends with (CLI, studio, gallery): a short check to step 5000. The quality
-# suite looks further, to 20000 steps, where a slow drift shows.
-QUICK_CHECK = {"samples": 4, "steps": (500, 2000, 5000)}
+CHECK_SAMPLES = 4  # rollouts of the short check every training ends with (steps: TrainConfig.check_steps)
 CHUNK = 2  # samples stepped per call: on 2 CPU cores 2 x 128x128 run ~2x faster per sample than 8 at once
 COMPILE_FROM = 10**8  # cell updates (samples x cells x steps) from which compiling the step pays for itself
 
@@ -85,6 +83,30 @@ def rollout(nca: NCA, x: torch.Tensor, steps: int, generator: torch.Generator, s
     return x
 
 
+class Figures:
+    """The evaluation's figures of image batches against one (tiled) style image."""
+
+    def __init__(self, target: torch.Tensor, vgg: VGGFeatures):
+        self.vgg = vgg
+        self.loss = StyleLoss(vgg, target, kind="gram")
+        flat_feats = vgg(flat_like(target))
+        self.flat_loss = float(self.loss.raw_gram_loss(flat_feats))
+        self.flat_balanced = float(self.loss.gram_loss(flat_feats))
+        self.centroid = spectrum_centroid(target.cpu())
+        self.contrast = contrast(target)
+
+    @torch.no_grad()
+    def __call__(self, rgb: torch.Tensor) -> dict[str, float]:
+        """Figures of `rgb` (B x 3 x H x W in [0, 1], the target's size), averaged over the batch."""
+        feats = self.vgg(rgb)
+        return {
+            "style_ratio": float(self.loss.raw_gram_loss(feats)) / self.flat_loss,
+            "balanced_ratio": float(self.loss.gram_loss(feats)) / self.flat_balanced,
+            "scale_ratio": spectrum_centroid(rgb.cpu()) / self.centroid if self.centroid > 0 else math.nan,
+            "contrast": contrast(rgb) / self.contrast if self.contrast > 0 else math.nan,
+        }
+
+
 @torch.no_grad()
 def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, ...] = (500, 2000, 5000),
              seed: int = 0, device: str = "auto", vgg: VGGFeatures | None = None,
@@ -100,13 +122,8 @@ def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, 
     nca = ckpt.build_model(dev)
     target = tile(style_tensor(ckpt), size, size).to(dev)
     vgg = (vgg or VGGFeatures(ckpt.train_config.vgg_weights or None, pool=ckpt.train_config.vgg_pool)).to(dev)
-    loss = StyleLoss(vgg, target, kind="gram")
-    flat_feats = vgg(flat_like(target))
-    flat_loss = float(loss.raw_gram_loss(flat_feats))
-    flat_balanced = float(loss.gram_loss(flat_feats))
-    target_centroid = spectrum_centroid(target.cpu())
+    figures = Figures(target, vgg)
 
-    target_contrast = contrast(target)
     gen = torch.Generator(device=dev).manual_seed(seed)
     x = nca.seed(samples, size, size, noise=ckpt.train_config.seed_noise, generator=gen)  # as it was trained
     step = make_stepper(dev, samples * size * size * max(steps) >= COMPILE_FROM, quiet=True)
@@ -117,12 +134,7 @@ def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, 
         x = rollout(nca, x, n - done, gen, step)
         done = n
         rgb = to_rgb(x)
-        feats = vgg(rgb)
-        balanced = float(loss.gram_loss(feats)) / flat_balanced
-        ratio = float(loss.raw_gram_loss(feats)) / flat_loss
-        scale = spectrum_centroid(rgb.cpu()) / target_centroid if target_centroid > 0 else math.nan
-        results[n] = {"style_ratio": ratio, "balanced_ratio": balanced, "scale_ratio": scale,
-                      "contrast": contrast(rgb) / target_contrast if target_contrast > 0 else math.nan}
+        results[n] = figures(rgb)
         frames[n] = tensor_to_image(rgb[:1])
     first, last = min(results), max(results)
     rise = results[last]["style_ratio"] / results[first]["style_ratio"] - 1.0 if results[first]["style_ratio"] > 0 else math.nan
@@ -133,9 +145,27 @@ def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, 
         "steps": results,
         "rise": rise,  # relative change of the style ratio from the first to the last step count
         **verdict(results),
-        "flat_loss": flat_loss,
+        "flat_loss": figures.flat_loss,
         "frames": frames,
         "target": tensor_to_image(target),
+    }
+
+
+def check(ckpt: Checkpoint, device: str = "auto") -> dict[str, Any]:
+    """The short evaluation a run ends with: figures per step count and the verdict, JSON-ready."""
+    report = evaluate(ckpt, steps=ckpt.train_config.check_steps, samples=CHECK_SAMPLES, device=device)
+    return summary(report)
+
+
+def summary(report: dict[str, Any]) -> dict[str, Any]:
+    """An evaluation report without its pictures, rounded, with string keys (JSON and torch.save)."""
+    return {
+        "verdict": report["verdict"],
+        "reasons": report["reasons"],
+        "samples": report["samples"],
+        "size": report["size"],
+        "steps": {str(n): {k: round(v, 5) for k, v in r.items()} for n, r in report["steps"].items()},
+        "rises": {str(n): round(v, 4) for n, v in report["rises"].items()},
     }
 
 

@@ -39,18 +39,22 @@ from .checkpoint import (
     cpu_copy,
     load_checkpoint,
     save_checkpoint,
+    update_meta,
 )
 from .config import ModelConfig, TrainConfig
 from .config import preset as get_preset
+from .evaluate import check
 from .image import image_to_tensor, load_style
 from .model import NCA, fire_mask, pick_device
 from .probe import probe_losses, probe_score
 from .progress import ProgressBar
 from .runlock import LOCK_NAME, RunLockedError, run_lock
 from .stepper import make_stepper
+from .verdict import describe
 from .vgg import StyleLoss, VGGFeatures
 
 MAX_BAD_STEPS = 8  # consecutive non-finite losses before the run gives up
+EVALUATION_NAME = "evaluation.json"  # the closing check, also in checkpoint.pt's meta["evaluation"]
 
 
 class TrainingError(RuntimeError):
@@ -66,6 +70,7 @@ class RunResult:
     wall_time: float
     status: str  # "finished" or "cancelled"
     selected_iteration: int | None = None  # the probed iteration checkpoint.pt holds (None: the last)
+    evaluation: dict[str, Any] | None = None  # the closing check's figures and verdict (nca.evaluate.check)
 
 
 def _damage(x: torch.Tensor, seed_state: torch.Tensor, count: int, gen: torch.Generator) -> None:
@@ -358,8 +363,19 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
         kept = f" (kept iteration {best['iteration']}: steadiest long rollout)" if best is not None else ""
         print(f"{status}: {iteration} iterations, final loss {last_loss:.4g}, {wall:.0f} s -> {out / CHECKPOINT_NAME}{kept}",
               file=sys.stderr)
+    evaluation = None
+    if train_cfg.check_steps and status == "finished":
+        if progress is not None:
+            progress({"iteration": iteration, "phase": "evaluating"})
+        evaluation = check(load_checkpoint(out / CHECKPOINT_NAME), device=dev.type)
+        update_meta(out / CHECKPOINT_NAME, evaluation=evaluation)
+        (out / EVALUATION_NAME).write_text(json.dumps(evaluation, indent=1) + "\n")
+        if not quiet:
+            ratio = evaluation["steps"][str(max(train_cfg.check_steps))]["style_ratio"]
+            print(f"verdict: {describe(evaluation)} (style ratio {ratio:.4f} at step {max(train_cfg.check_steps)}; "
+                  f"nca evaluate {out} for more)", file=sys.stderr)
     return RunResult(out, out / CHECKPOINT_NAME, iteration, last_loss, wall, status,
-                     best["iteration"] if best is not None else None)
+                     best["iteration"] if best is not None else None, evaluation)
 
 
 def _probe_due(cfg: TrainConfig, iteration: int) -> bool:

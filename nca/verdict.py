@@ -39,7 +39,7 @@ def verdict(steps: dict[int, dict[str, float]]) -> dict[str, Any]:
     worst_style = max(by_step[n]["style_ratio"] for n in counts)
     first = by_step[counts[0]]["style_ratio"]
     later = [n for n in counts if n > ref] or counts[-1:]
-    rises = {n: (by_step[n]["style_ratio"] / first - 1.0) if first > 0 else math.inf for n in later if n != counts[0]}
+    rises = {n: _rise(first, by_step[n]["style_ratio"]) for n in later if n != counts[0]}
 
     if not all(math.isfinite(v) for v in (style, scale, contrast, worst_style)):
         return {"verdict": "failed", "reasons": ["the rollout is not finite"], "rises": rises}
@@ -56,6 +56,12 @@ def verdict(steps: dict[int, dict[str, float]]) -> dict[str, Any]:
         if rise > MAX_RISE and by_step[n]["style_ratio"] >= CALM_STYLE:
             reasons.append(f"style ratio rises {rise * 100:+.0f}% by step {n}")
     return {"verdict": "drifts" if reasons else "good", "reasons": reasons, "rises": rises}
+
+
+def _rise(first: float, later: float) -> float:
+    if first > 0:
+        return later / first - 1.0
+    return 0.0 if later <= 0 else math.inf
 
 
 def describe(result: dict[str, Any]) -> str:

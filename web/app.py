@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from nca.config import PRESETS
+from nca.config import PRESET_HELP, PRESETS
 
 from .jobs import JobManager
 from .routers import jobs, models
@@ -31,12 +31,11 @@ try:
 except PackageNotFoundError:  # running from a source tree
     VERSION = "0.1.0"
 
-PRESET_NOTES = {
-    "tiny": "tiny \u00b7 test run",
-    "quick": "quick \u00b7 1000 it",
-    "standard": "standard \u00b7 4000 it",
-    "quality": "quality \u00b7 8000 it",
-}
+
+def preset_label(name: str) -> str:
+    """What the page's preset menu shows: the name and how many iterations it trains."""
+    return f"{name} \u00b7 {PRESETS[name][1].iterations} it"
+
 
 
 class UploadSizeLimit:
@@ -106,12 +105,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index(request: Request):
-        presets = [(p, PRESET_NOTES.get(p, p)) for p in settings.presets if p in PRESETS]
+        presets = [(p, preset_label(p)) for p in settings.presets if p in PRESETS]
         return templates.TemplateResponse(request, "index.html", {
             "version": VERSION,
             "presets": presets,
             "default_preset": "quick" if "quick" in settings.presets else settings.presets[0],
             "upload_limit": settings.upload_limit_text,
+            "preset_help": "; ".join(f"{p}: {PRESET_HELP[p]}" for p in settings.presets if p in PRESET_HELP),
         })
 
     return app

@@ -71,9 +71,10 @@ class Job:
     it_per_s: float | None = None
     eta_s: float | None = None
     preview_iteration: int | None = None
-    phase: str | None = None  # "starting" | "training" | "exporting" while running
+    phase: str | None = None  # "starting" | "training" | "evaluating" | "exporting" while running
     error: str | None = None
     model_id: str | None = None
+    verdict: str | None = None  # of the finished model (nca/verdict.py): good, drifts, poor or failed
     runs: int = 0  # how many times a worker was started (1 + resumes)
     upload_bytes: int = 0
 
@@ -148,6 +149,8 @@ class JobManager:
         wanted = job.options.get("iterations") or (progress[1] if progress else None)
         if progress is not None and bundle_done and progress[0] >= wanted:
             job.status, job.model_id, job.error = "finished", job.id, None
+            info = json.loads((self.models_dir / job.id / "model.json").read_text(encoding="utf-8"))
+            job.verdict = (info.get("quality") or {}).get("verdict")
         else:
             job.status = "interrupted"
             job.error = "the server stopped while this job was running; resume it to continue"
@@ -385,6 +388,9 @@ class JobManager:
                 job.preview_iteration = message["iteration"]
                 self._emit(job, "preview", {"iteration": message["iteration"],
                                             "url": f"/api/jobs/{job.id}/preview.png?i={message['iteration']}"})
+            elif kind == "phase":
+                job.phase = message["phase"]
+                self._changed(job)
             elif kind == "exporting":
                 job.phase = "exporting"
                 job.eta_s = 0.0
@@ -397,7 +403,7 @@ class JobManager:
         job.phase, job.eta_s, job.ended = None, None, now_iso()
         kind = outcome.get("type") if outcome else None
         if kind == "finished":
-            job.status, job.model_id = "finished", outcome["model_id"]
+            job.status, job.model_id, job.verdict = "finished", outcome["model_id"], outcome.get("verdict")
             job.iteration = outcome.get("iterations") or job.iteration
             job.loss = outcome.get("final_loss", job.loss)
         elif kind == "cancelled":

@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from nca.verdict import VERDICTS
+
+Verdict = Literal[VERDICTS]  # type: ignore[valid-type]
 JobStatus = Literal["queued", "running", "finished", "failed", "cancelled", "interrupted"]
 
 
@@ -21,6 +24,8 @@ class ModelSummary(BaseModel):
     thumbnail_url: str
     job_id: str | None = None
     training: dict[str, Any] = Field(default_factory=dict)
+    verdict: Verdict | None = Field(None, description="quality check of the model: good, drifts, poor or failed")
+    quality: dict[str, Any] = Field(default_factory=dict, description="the check's figures per step count")
 
 
 class ModelDetail(ModelSummary):
@@ -33,7 +38,7 @@ class Job(BaseModel):
     preset: str
     options: dict[str, Any]
     status: JobStatus
-    phase: Literal["starting", "training", "exporting"] | None = None
+    phase: Literal["starting", "training", "evaluating", "exporting"] | None = None
     created: str
     started: str | None = None
     ended: str | None = None
@@ -46,6 +51,7 @@ class Job(BaseModel):
     style_url: str | None = None
     error: str | None = None
     model_id: str | None = Field(None, description="the exported model, once finished")
+    verdict: Verdict | None = Field(None, description="the finished model's quality check (failed = learned nothing)")
     queue_position: int | None = Field(None, description="1 = next to run, while queued")
     resumable: bool
     runs: int

@@ -6,8 +6,9 @@ The parent passes a plain dict `spec` and talks to the worker through two object
               {"type": "started", "resume": bool}
               {"type": "progress", "iteration", "iterations", "loss", "it_per_s", "eta_s", "lr"}
               {"type": "preview", "iteration"}
+              {"type": "phase", "phase": "evaluating"}
               {"type": "exporting"}
-              {"type": "finished", "model_id", "iterations", "final_loss", "wall_time"}
+              {"type": "finished", "model_id", "iterations", "final_loss", "wall_time", "verdict"}
               {"type": "cancelled", "iterations"}
               {"type": "failed", "error": one line}
   stop      a multiprocessing Event; set by the server to cancel (train's should_stop polls it).
@@ -106,6 +107,9 @@ def _run(spec: dict[str, Any], messages, stop, log) -> None:
           f"options {spec.get('options')}, resume {resume}", file=log)
 
     def progress(info: dict[str, Any]) -> None:
+        if "phase" in info:
+            messages.put({"type": "phase", "phase": str(info["phase"])})
+            return
         if "preview" in info:
             messages.put({"type": "preview", "iteration": int(info["iteration"])})
             return
@@ -130,7 +134,7 @@ def _run(spec: dict[str, Any], messages, stop, log) -> None:
         # The run finished (its worker died before exporting, or an earlier server lost track): export it.
         meta = load_checkpoint(run_dir).meta
         result = RunResult(run_dir, run_dir / CHECKPOINT_NAME, done[0], meta.get("final_loss", math.nan),
-                           meta.get("wall_time", 0.0), "finished")
+                           meta.get("wall_time", 0.0), "finished", evaluation=meta.get("evaluation"))
     else:
         result = train(style, run_dir, preset=spec["preset"], device=spec.get("device", "auto"), resume=resume,
                        progress=progress, should_stop=stop.is_set, quiet=True, **kwargs)
@@ -146,4 +150,5 @@ def _run(spec: dict[str, Any], messages, stop, log) -> None:
               "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     (bundle / "studio.json").write_text(json.dumps(studio, indent=2) + "\n", encoding="utf-8")
     messages.put({"type": "finished", "model_id": spec["model_id"], "iterations": result.iterations,
-                  "final_loss": _finite(result.final_loss), "wall_time": _finite(result.wall_time)})
+                  "final_loss": _finite(result.final_loss), "wall_time": _finite(result.wall_time),
+                  "verdict": (result.evaluation or {}).get("verdict")})

@@ -305,3 +305,46 @@ def test_missing_float_targets_shows_a_message(browser, server):
     page.wait_for_selector("#overlay.error", state="visible")
     assert "float" in page.inner_text("#overlay")
     context.close()
+
+
+CARD_PIXELS = """async (id) => {
+    const img = document.querySelector(`#gallery .card[data-model-id="${id}"] img`);
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    return {w: c.width, h: c.height, data: Array.from(ctx.getImageData(0, 0, c.width, c.height).data)};
+}"""
+
+
+def test_a_card_shows_the_models_own_render_and_its_verdict(browser, tmp_path):
+    """The card is what the model grows (amber), with the style (green) only as a small inset,
+    and a model that learned nothing says so."""
+    from exporter.thumbnail import GRID, INSET, PANEL, grow
+    from nca.checkpoint import load_checkpoint
+
+    bundled = tmp_path / "bundled"
+    make_bundle(bundled, "amber", style_rgb=(20, 200, 40), verdict="good")
+    make_bundle(bundled, "teal", style_rgb=(20, 200, 40), verdict="failed")
+    with nca_serve(tmp_path, bundled) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        try:
+            page.goto(url)
+            page.wait_for_function("window.studio && window.studio.ready", timeout=30_000)
+            shot = page.evaluate(CARD_PIXELS, "amber")
+            verdicts = page.eval_on_selector_all("#gallery .card .verdict", "els => els.map(e => e.textContent)")
+        finally:
+            context.close()
+    card = np.array(shot["data"], np.uint8).reshape(shot["h"], shot["w"], 4)[..., :3].astype(float)
+    assert card.shape[:2] == (PANEL, PANEL)
+    grown = grow(load_checkpoint(bundled / "amber"), steps=120).astype(float)  # make_bundle's thumbnail steps
+    render = np.repeat(np.repeat(grown, PANEL // GRID, 0), PANEL // GRID, 1)
+    main = slice(0, PANEL - INSET - 6)
+    assert np.abs(card[main, main] - render[main, main]).max() <= 2  # the model's pixels, as PyTorch grows them
+    green = np.array([20, 200, 40])
+    inset = card[-INSET:-4, -INSET:-4]
+    assert np.abs(inset.mean(axis=(0, 1)) - np.array([55, 205, 70])).max() < 40  # green with white stripes
+    assert np.abs(card[main, main] - green).sum(axis=2).min() > 60  # no style pixels outside the inset
+    assert sorted(verdicts) == ["failed", "good"]

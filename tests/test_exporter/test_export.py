@@ -172,8 +172,9 @@ def test_bundle_layout_and_model_json(tmp_path):
     for file in info["shaders"].values():
         assert (bundle / file).is_file()
     with Image.open(bundle / "thumbnail.png") as thumb:
-        assert thumb.size == (256, 128)  # grown texture | style image
-        assert thumb.getpixel((200, 64)) == (200, 10, 10)
+        assert thumb.size == (128, 128)  # the grown texture, the style as an inset bottom right
+        assert thumb.getpixel((105, 105)) == (200, 10, 10)
+        assert thumb.getpixel((40, 40)) != (200, 10, 10)
     again = load_checkpoint(bundle)  # a bundle is a valid checkpoint source for every other tool
     assert torch.equal(again.state_dict["w1"], load_checkpoint(ckpt).state_dict["w1"])
     assert listing(tmp_path / "models") == ["my-run"]  # no temporary directories left

@@ -10,6 +10,7 @@ import pytest
 
 from nca.checkpoint import load_checkpoint
 from nca.config import preset
+from nca.verdict import verdict
 from tests.conftest import REPO
 
 
@@ -52,19 +53,23 @@ def test_every_bundled_model_has_a_recipe_and_figures():
 
 
 def _figures(ratios, scale=1.0):
-    steps = {str(n): {"style_ratio": r, "scale_ratio": scale} for n, r in zip((500, 2000, 5000), ratios, strict=True)}
-    return steps, ratios[-1] / ratios[0] - 1.0
+    return {n: {"style_ratio": r, "scale_ratio": scale, "contrast": 1.0}
+            for n, r in zip((500, 2000, 5000), ratios, strict=True)}
 
 
-def test_quick_bar_judges_the_figures_the_readme_reports():
-    assert BUILD.meets_bar(*_figures((0.0143, 0.0114, 0.0120)))  # bundled leopard: -16%
-    assert not BUILD.meets_bar(*_figures((0.0047, 0.0058, 0.0073)))  # leopard --seed 1: +55%
-    assert not BUILD.meets_bar(*_figures((0.04, 0.06, 0.04)))  # over the ceiling at step 2000
-    assert not BUILD.meets_bar(*_figures((0.0068, 0.0077, 0.0069), scale=1.7))  # pebbles 1.7x too small
+def test_the_bar_judges_the_figures_the_docs_report():
+    assert verdict(_figures((0.0143, 0.0114, 0.0120)))["verdict"] == "good"  # bundled leopard: -16%
+    assert verdict(_figures((0.0047, 0.0058, 0.0073)))["verdict"] == "good"  # +55%, but under 0.02 all along
+    assert verdict(_figures((0.011, 0.015, 0.026)))["verdict"] == "drifts"  # +136% to 0.026
+    assert verdict(_figures((0.04, 0.06, 0.04)))["verdict"] == "poor"  # over the ceiling at step 2000
+    assert verdict(_figures((0.0068, 0.0077, 0.0069), scale=1.7))["verdict"] == "poor"  # pebbles 1.7x too small
 
 
-@pytest.mark.parametrize("name", ["leopard", "pebbles", "rust", "gravel"])
-def test_bundled_quick_models_meet_the_quick_bar(name):
-    """Issue 2's images, trained with quick as it ships: their recorded figures meet the bar."""
+@pytest.mark.parametrize("name", [r["name"] for r in RECIPES])
+def test_every_bundled_model_is_good(name):
+    """The gallery ships only models that pass the bar: their recorded figures, judged today, and
+    the verdict their bundle shows on its card."""
     figures = json.loads(BUILD.REPORT.read_text())[name]
-    assert BUILD.meets_bar(figures["steps"], figures["rise"])
+    assert verdict({int(n): v for n, v in figures["steps"].items()})["verdict"] == "good"
+    info = json.loads((MODELS / name / "model.json").read_text())
+    assert info["quality"]["verdict"] == "good"

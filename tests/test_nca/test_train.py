@@ -202,3 +202,31 @@ def test_probe_grows_from_the_noisy_seed_a_run_trained_from(still_model_and_loss
     noisy = probe_losses(model, loss, 32, steps=(1,), noise=0.3)
     assert noisy[1] != grey[1]
     assert probe_losses(model, loss, 32, steps=(1,), noise=0.3) == noisy  # its own generator: repeatable
+
+
+def test_every_run_ends_with_a_verdict_in_the_run_and_its_checkpoint(tmp_path, capsys):
+    from nca.cli import main
+
+    assert main(["train", str(STYLE), "--preset", "tiny", "--iterations", "3", "--out", str(tmp_path / "run"),
+                 "--no-compile"]) == 0
+    err = capsys.readouterr().err
+    assert "verdict: failed: flat output: learned nothing" in err  # three iterations learn nothing
+    stored = json.loads((tmp_path / "run" / "evaluation.json").read_text())
+    assert stored["verdict"] == "failed" and set(stored["steps"]) == {"16", "32"}
+    assert load_checkpoint(tmp_path / "run").meta["evaluation"] == stored
+
+
+def test_no_check_when_cancelled_or_switched_off(tmp_path):
+    stopped = train(STYLE, tmp_path / "c", iterations=5, should_stop=lambda: True, **FAST)
+    off = train(STYLE, tmp_path / "o", iterations=2, check_steps=(), **FAST)
+    assert stopped.evaluation is None and off.evaluation is None
+    assert not (tmp_path / "o" / "evaluation.json").exists()
+
+
+def test_truncated_backprop_trains_and_changes_only_the_gradient(tmp_path):
+    """grad_steps > 0 runs the first steps without autograd: the forward rollout (and so the
+    first loss) is the same, the updates differ."""
+    full = losses(train(STYLE, tmp_path / "full", iterations=4, check_steps=(), **FAST).out_dir)
+    cut = losses(train(STYLE, tmp_path / "cut", iterations=4, grad_steps=4, check_steps=(), **FAST).out_dir)
+    assert cut[0] == pytest.approx(full[0], rel=1e-5)
+    assert cut[1:] != full[1:]

@@ -52,9 +52,19 @@ def textured_model(target_rgb, channels: int = 8, extra: int = 8, rate: float = 
     return model
 
 
-def make_bundle(out_dir: Path, name: str, target_rgb=None, seed: int = 0) -> Path:
-    """Export a textured model as bundle `out_dir/<name>/`; returns the bundle directory."""
+def make_bundle(out_dir: Path, name: str, target_rgb=None, seed: int = 0, style_rgb=None,
+                verdict: str | None = None) -> Path:
+    """Export a textured model as bundle `out_dir/<name>/`; returns the bundle directory.
+    `style_rgb` stores a striped style image of that colour in the checkpoint (the thumbnail's
+    inset); `verdict` stores a quality check with that verdict (the card's badge)."""
     model = textured_model(target_rgb or TARGETS[name], seed=seed)
     ckpt = out_dir.parent / f".ckpt-{out_dir.name}-{name}" / "checkpoint.pt"
-    save_checkpoint(ckpt, model, TrainConfig(), {"iterations": 0, "final_loss": 0.0, "style_name": f"{name}.png"})
+    meta = {"iterations": 0, "final_loss": 0.0, "style_name": f"{name}.png"}
+    if verdict is not None:
+        meta["evaluation"] = {"verdict": verdict, "reasons": [], "steps": {}}
+    style = None
+    if style_rgb is not None:
+        style = torch.tensor(style_rgb, dtype=torch.uint8).expand(48, 48, 3).clone()
+        style[::6] = 255  # white stripes: a texture of sorts
+    save_checkpoint(ckpt, model, TrainConfig(), meta, style_image=style)
     return export(ckpt, out_dir, name=name, thumbnail_steps=120)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 
+from nca.verdict import VERDICTS
+
 from ..files import file_or_404
 from ..schemas import ErrorResponse, ModelDetail, ModelSummary
 from ..store import ModelEntry, ModelStore
@@ -40,6 +42,8 @@ def summary(entry: ModelEntry) -> dict:
         "thumbnail_url": f"/bundles/{entry.id}/{info.get('thumbnail', 'thumbnail.png')}",
         "job_id": entry.studio.get("job_id"),
         "training": info.get("training") or {},
+        "verdict": verdict if (verdict := (info.get("quality") or {}).get("verdict")) in VERDICTS else None,
+        "quality": info.get("quality") or {},
     }
 
 

@@ -180,7 +180,8 @@ export function renderGallery(models, activeId, { onSelect, onDelete }) {
     el('img', { src: m.thumbnail_url, alt: '', loading: 'lazy' }),
     el('span', { class: 'name' }, m.name),
     el('span', { class: 'meta' }, `${m.channels} ch \u00b7 ${formatCount(m.parameter_count)} params`),
-    el('span', { class: `badge${m.bundled ? ' bundled' : ''}` }, m.bundled ? 'example' : 'trained'));
+    el('span', { class: `badge${m.bundled ? ' bundled' : ''}` }, m.bundled ? 'example' : 'trained'),
+    m.verdict ? el('span', { class: `verdict ${m.verdict}`, title: verdictTitle(m) }, VERDICT_LABELS[m.verdict]) : null);
     if (!m.bundled) {
       card.append(el('span', {
         class: 'delete', role: 'button', tabindex: '0', title: 'Delete this model', 'aria-label': `Delete ${m.name}`,
@@ -191,6 +192,20 @@ export function renderGallery(models, activeId, { onSelect, onDelete }) {
   }));
   $('gallery-count').textContent = models.length ? String(models.length) : '';
   $('gallery-empty').hidden = models.length > 0;
+}
+
+// What the quality check (nca/verdict.py) found, in a word on the card.
+const VERDICT_LABELS = { good: 'good', drifts: 'drifts', poor: 'poor', failed: 'failed' };
+
+function verdictTitle(m) {
+  const reasons = (m.quality && m.quality.reasons) || [];
+  const text = {
+    good: 'holds its texture: close to the style, features of its size, steady over thousands of steps',
+    drifts: 'starts right, then changes over thousands of steps',
+    poor: 'does not look like its style image',
+    failed: 'learned nothing: the texture is flat or black',
+  }[m.verdict];
+  return reasons.length ? `${text} (${reasons.join('; ')})` : text;
 }
 
 export function markActive(id) {
@@ -210,8 +225,9 @@ export function renderJobCard(job) {
   const status = $('job-status');
   const label = job.status === 'running' && job.phase && job.phase !== 'training' ? job.phase
     : job.status === 'queued' && job.queue_position ? `queued #${job.queue_position}` : job.status;
-  status.textContent = label;
-  status.className = `status ${job.status}`;
+  const learnedNothing = jobState(job) !== job.status;
+  status.textContent = learnedNothing ? 'failed: learned nothing' : label;
+  status.className = `status ${jobState(job)}`;
   renderProgress(job);
   if (job.style_url && $('job-style').getAttribute('src') !== job.style_url) $('job-style').src = job.style_url;
   if (job.preview_url) setPreview(job.preview_url);
@@ -220,6 +236,11 @@ export function renderJobCard(job) {
   err.textContent = job.error || '';
   $('btn-cancel').hidden = !['queued', 'running'].includes(job.status);
   $('btn-resume').hidden = !job.resumable;
+}
+
+// A finished job whose model learned nothing is shown as failed, not as a success.
+function jobState(job) {
+  return job.status === 'finished' && job.verdict === 'failed' ? 'failed' : job.status;
 }
 
 export function renderProgress(p) {
@@ -241,6 +262,6 @@ export function renderJobList(jobs, { onOpen, onResume }) {
   $('jobs-count').textContent = jobs.length ? `(${jobs.length})` : '';
   $('jobs-list').replaceChildren(...jobs.slice(0, 20).map((j) => el('li', { 'data-job-id': j.id },
     el('span', { class: 'jname', title: j.error || j.created, onclick: () => onOpen(j) }, j.name),
-    el('span', { class: `status ${j.status}` }, j.status),
+    el('span', { class: `status ${jobState(j)}` }, jobState(j)),
     j.resumable ? el('button', { type: 'button', class: 'small', onclick: () => onResume(j) }, 'Resume') : null)));
 }

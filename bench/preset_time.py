@@ -1,0 +1,95 @@
+"""Wall time of whole trainings, preset against preset, measured the same day on the same machine.
+
+A `quick` run takes 5-30 minutes on 2 cores, too long to repeat several times per preset. So each
+preset trains a short run of its own settings several times (--iterations each, --repeats runs),
+and the full run's time is built from the measured parts: the median seconds per iteration times
+its iterations, plus its probes and its closing check, each timed once on the model it trained.
+The training bench (bench/train_speed.py) gives the day's machine speed to quote beside it.
+
+    python bench/preset_time.py [--presets quick,classic] [--iterations 60] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from nca.checkpoint import load_checkpoint  # noqa: E402
+from nca.config import preset as get_preset  # noqa: E402
+from nca.evaluate import check, style_tensor  # noqa: E402
+from nca.probe import probe_losses  # noqa: E402
+from nca.stepper import make_stepper  # noqa: E402
+from nca.train import train  # noqa: E402
+from nca.vgg import StyleLoss, VGGFeatures  # noqa: E402
+
+STYLE = REPO / "gallery" / "styles" / "leopard.png"
+WARMUP = 5  # iterations dropped from each run (compilation, caches)
+
+
+def probes_in(cfg) -> int:
+    if not cfg.probe_every:
+        return 0
+    start = math.ceil(cfg.probe_from * cfg.iterations)
+    due = {i for i in range(start, cfg.iterations + 1) if i % cfg.probe_every == 0} | {cfg.iterations}
+    return len([i for i in due if i >= start])
+
+
+def measure(name: str, iterations: int, repeats: int, threads: int) -> dict:
+    model_cfg, cfg = get_preset(name)
+    per_it = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(repeats):
+            run = Path(tmp) / f"r{r}"
+            train(STYLE, run, preset=name, iterations=iterations, seed=r, threads=threads, probe_every=0,
+                  check_steps=(), checkpoint_every=10**6, preview_every=10**6, quiet=True)
+            times = [json.loads(line)["seconds"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+            per_it.append(statistics.median(times[WARMUP:]))
+        ckpt = load_checkpoint(Path(tmp) / "r0")
+        model = ckpt.build_model("cpu").train()
+        loss = StyleLoss(VGGFeatures(), style_tensor(ckpt), kind=cfg.loss, layer_weights=cfg.layer_weights, balance=cfg.gram_balance)
+        t0 = time.perf_counter()
+        probe_losses(model, loss, cfg.grid, step=make_stepper(torch.device("cpu"), True, quiet=True))
+        probe_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if cfg.check_steps:
+            check(ckpt, device="cpu")
+        check_s = time.perf_counter() - t0
+    seconds = statistics.median(per_it)
+    total = cfg.iterations * seconds + probes_in(cfg) * probe_s + check_s
+    return {"preset": name, "iterations": cfg.iterations, "s_per_it_runs": [round(t, 4) for t in per_it],
+            "s_per_it": round(seconds, 4), "probes": probes_in(cfg), "probe_s": round(probe_s, 1),
+            "check_s": round(check_s, 1), "minutes": round(total / 60, 2),
+            "parameters": model_cfg.parameter_count}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--presets", default="quick,classic")
+    ap.add_argument("--iterations", type=int, default=60)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = [measure(p, args.iterations, args.repeats, args.threads) for p in args.presets.split(",")]
+    for row in rows:
+        print(json.dumps(row))
+    base = rows[-1]["minutes"]
+    for row in rows:
+        print(f"{row['preset']:>10}: {row['minutes']:.1f} min ({row['iterations']} it x {row['s_per_it']:.3f} s "
+              f"+ {row['probes']} probes x {row['probe_s']:.0f} s + check {row['check_s']:.0f} s), "
+              f"{row['minutes'] / base:.2f} of {rows[-1]['preset']}")
+
+
+if __name__ == "__main__":
+    main()
