@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nca.checkpoint import CheckpointError, load_checkpoint
 
-from .bundle import model_json, write_bundle, write_text_atomic
+from .bundle import BUNDLE_NAME_RE, STUDIO_MODELS, model_json, write_bundle, write_text_atomic
 from .html import standalone_html
 from .pack import PackError, pack
 from .render import RenderError, render_all
@@ -23,8 +23,6 @@ from .thumbnail import thumbnail
 
 __all__ = ["ExportError", "export", "validate_name"]
 
-# A bundle name becomes a directory name and a URL segment: keep it boring.
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class ExportError(ValueError):
@@ -32,26 +30,28 @@ class ExportError(ValueError):
 
 
 def validate_name(name: str) -> str:
-    if not NAME_RE.match(name) or ".." in name:
+    if not BUNDLE_NAME_RE.match(name):
         raise ExportError(
-            f"invalid bundle name {name!r}: use 1-64 letters, digits, '.', '_' or '-' "
-            "(starting with a letter or digit, no path characters)")
+            f"invalid bundle name {name!r}: use 1-64 letters, digits, '_' or '-', starting with a letter or digit "
+            "(the studio lists a model under this name)")
     return name
 
 
 def default_name(checkpoint_file: Path) -> str:
     """The run directory's name, made safe; 'model' when nothing usable is left."""
     base = checkpoint_file.parent.name if checkpoint_file.name == "checkpoint.pt" else checkpoint_file.stem
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-.")[:64].replace("..", ".")
-    return cleaned if cleaned and NAME_RE.match(cleaned) else "model"
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", base).strip("-_")[:64]
+    return cleaned if cleaned and BUNDLE_NAME_RE.match(cleaned) else "model"
 
 
-def export(checkpoint_or_dir: str | Path, out_dir: str | Path, name: str | None = None,
-           html: str | Path | None = None, thumbnail_steps: int = THUMBNAIL_STEPS) -> Path:
-    """Export a checkpoint (file, run directory or bundle directory) to `out_dir/<name>/`.
+def export(checkpoint_or_dir: str | Path, out_dir: str | Path = STUDIO_MODELS, name: str | None = None,
+           html: str | Path | None = None, thumbnail_steps: int = THUMBNAIL_STEPS, force: bool = False) -> Path:
+    """Export a checkpoint (file, run directory or bundle directory) to `out_dir/<name>/` (by default
+    the studio's models folder, where `nca serve` lists it).
 
     Returns the bundle directory. With `html`, also writes a standalone single-file page there.
-    Nothing is written unless every stage succeeds.
+    An existing bundle of that name is replaced only with `force`. Nothing is written unless
+    every stage succeeds.
     """
     if name is not None:
         validate_name(name)
@@ -72,6 +72,8 @@ def export(checkpoint_or_dir: str | Path, out_dir: str | Path, name: str | None 
     bundle_dir = Path(out_dir) / name
     if bundle_dir.resolve() == Path(ckpt.path).resolve().parent:
         raise ExportError(f"refusing to export {name!r} over the directory it is read from: choose another --out")
+    if bundle_dir.exists() and not force:
+        raise ExportError(f"{bundle_dir} already exists: pass --force to replace it, or choose another --name")
     try:
         write_bundle(bundle_dir, ckpt, info, sources, thumb)
         if page is not None:

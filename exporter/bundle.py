@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -29,6 +30,12 @@ from nca.checkpoint import CHECKPOINT_NAME, Checkpoint
 
 from .pack import FILTERS, PackedModel
 from .render import PROGRAMS
+
+# A bundle name is a directory name, a URL segment and the studio's model id: the one rule for all three.
+BUNDLE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+# Where the studio keeps its data (`nca serve --data`, `make studio DATA=`); bundles go in its models/.
+DEFAULT_DATA_DIR = Path("data")
+STUDIO_MODELS = DEFAULT_DATA_DIR / "models"
 
 SCHEMA = "nca-studio/model-bundle"
 SCHEMA_VERSION = 1

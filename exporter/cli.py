@@ -10,15 +10,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-DEFAULT_OUT = "models"
+from .bundle import STUDIO_MODELS
 
 
 def configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("source", metavar="RUN_DIR_OR_CHECKPOINT",
                         help="a run directory, a checkpoint.pt or an existing bundle directory")
-    parser.add_argument("--name", help="bundle name (default: the run directory's name)")
-    parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
-                        help=f"directory that receives the bundle directory (default: {DEFAULT_OUT})")
+    parser.add_argument("--name", help="bundle name: letters, digits, '_' and '-' (default: the run directory's name)")
+    parser.add_argument("--out", default=str(STUDIO_MODELS), metavar="DIR",
+                        help=f"directory that receives the bundle directory (default: {STUDIO_MODELS}, the models "
+                             "folder of the studio's default data directory, so `nca serve` lists it)")
+    parser.add_argument("--force", action="store_true", help="replace an existing bundle of the same name")
     parser.add_argument("--html", metavar="FILE", help="also write a standalone single-file HTML page")
     parser.set_defaults(func=run)
     return parser
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from . import ExportError, export  # late import: `nca --help` stays fast
 
     try:
-        bundle = export(args.source, args.out, name=args.name, html=args.html)
+        bundle = export(args.source, args.out, name=args.name, html=args.html, force=args.force)
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

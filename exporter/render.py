@@ -12,11 +12,13 @@ from typing import Any
 
 import jinja2
 
+import shaders
+
 from . import glsl
 from .pack import PackedModel
 
-# shaders/ sits at the top of the repository, next to this package.
-SHADERS_DIR = Path(__file__).resolve().parent.parent / "shaders"
+# shaders/ sits at the top of the repository and installs as a package of its own, beside this one.
+SHADERS_DIR = Path(shaders.__file__).resolve().parent
 
 # Rendered file name -> template name. The engine (web/static/js/nca.js) looks these up in
 # model.json["shaders"], so renaming a file here needs no change in JavaScript.

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,9 +72,12 @@ def build_one(recipe: dict, threads: int, skip_trained: bool, evaluate_only: boo
     report = evaluate(source, size=128, steps=(500, 2000, 5000))
     figures = summary(report)
     if seed is None:
-        # The bundle carries the gallery's own figures (8 samples) as its verdict, and a fresh thumbnail.
-        update_meta(source / "checkpoint.pt", evaluation=figures)
-        exporter.export(source / "checkpoint.pt", MODELS, name=recipe["name"])
+        # The bundle carries the gallery's own figures (8 samples) as its verdict, and a fresh thumbnail;
+        # exported from a copy, since the source may be that very bundle.
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copyfile(source / "checkpoint.pt", Path(tmp) / "checkpoint.pt")
+            update_meta(Path(tmp) / "checkpoint.pt", evaluation=figures)
+            exporter.export(Path(tmp) / "checkpoint.pt", MODELS, name=recipe["name"], force=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     image_grid([report["target"]] + list(report["frames"].values()), pad=4).save(run_dir / "evaluate.png")
     meta = load_checkpoint(MODELS / recipe["name"] if seed is None else run_dir).meta

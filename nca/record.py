@@ -36,6 +36,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .checkpoint import CheckpointError, load_checkpoint
 from .damage import Damage, DamageError, apply_damage, parse_damage, validate_schedule
 from .model import NCA, pick_device, to_rgb
+from .progress import progress_bar
 from .record_error import RecordError
 from .repair import MEASURE_EVERY, RepairFigure, RepairMeter
 from .video_writers import check_output, open_writer
@@ -180,35 +181,6 @@ class Overlay:
         d.text(xy, text, font=self.font, fill=(255, 255, 255))
 
 
-class Progress:
-    """A plain one-line progress bar on stderr; silent unless stderr is a terminal."""
-
-    def __init__(self, total: int, enabled: bool, stream=None):
-        self.stream = stream or sys.stderr
-        self.total = total
-        self.enabled = enabled and getattr(self.stream, "isatty", lambda: False)()
-        self.start = time.monotonic()
-        self.last = 0.0
-
-    def update(self, done: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self.last < 0.1 and done < self.total):
-            return
-        self.last = now
-        elapsed = now - self.start
-        rate = done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - done) / rate if rate > 0 else 0.0
-        filled = int(30 * done / self.total)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} frames "
-                          f"{rate:5.1f} fps  eta {eta:4.0f}s ")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 # ---------------------------------------------------------------------------- record
 
 @dataclass
@@ -272,7 +244,7 @@ def record(model: NCA | str | Path, out: str | Path, *, size: int | str | tuple[
     meter = RepairMeter(labels, dev, MEASURE_EVERY) if repair and schedule else None
     overlay_ = Overlay(frame_h, labels, (width + GRID_GAP) * scale) if overlay else None
 
-    bar = Progress(steps // steps_per_frame + 1, progress)
+    bar = progress_bar(steps // steps_per_frame + 1, unit="frame", enabled=progress and sys.stderr.isatty())
     started = time.monotonic()
     writer = open_writer(out, fmt, frame_w, frame_h, fps)
     frames = 0
@@ -283,7 +255,7 @@ def record(model: NCA | str | Path, out: str | Path, *, size: int | str | tuple[
             frame = compose([r.x for r in runs], scale)
             writer.append(overlay_.draw(frame, step) if overlay_ else frame)
             frames += 1
-            bar.update(frames)
+            bar.update(1)
         writer.commit()
     except BaseException as exc:
         writer.abort()
@@ -357,15 +329,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=1200, help="NCA steps to run (default 1200)")
     p.add_argument("--steps-per-frame", type=int, default=4, help="steps between frames (default 4)")
     p.add_argument("--fps", type=int, default=30, help="frames per second (default 30)")
-    p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same frames on CPU")
+    p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same frames on CPU (default 0)")
     p.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling factor (default 1)")
     p.add_argument("--format", choices=FORMATS, help="default: from the --out extension")
     p.add_argument("--overlay", action="store_true", help="draw the step counter (and model names)")
     p.add_argument("--damage", action="extend", nargs="+", default=[], metavar="SPEC",
-                   help="damage event(s) KIND@STEP[:key=value,...]; repeatable")
+                   help="damage event(s) KIND@STEP[:key=value,...]; repeatable (default: none)")
     p.add_argument("--grid", action="extend", nargs="+", default=[], metavar="MODEL",
-                   help="more models rendered side by side, same seed and damage")
-    p.add_argument("--angle", type=float, default=0.0, help="rotate the texture by this many degrees")
+                   help="more models rendered side by side, same seed and damage (default: none)")
+    p.add_argument("--angle", type=float, default=0.0, help="rotate the texture by this many degrees (default 0)")
     p.add_argument("--no-repair", action="store_true", help="skip the repair figure (no VGG)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")

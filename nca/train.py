@@ -47,7 +47,7 @@ from .evaluate import check
 from .image import image_to_tensor, load_style
 from .model import NCA, fire_mask, pick_device
 from .probe import probe_losses, probe_score
-from .progress import ProgressBar
+from .progress import progress_bar
 from .runlock import LOCK_NAME, RunLockedError, run_lock
 from .stepper import make_stepper
 from .verdict import describe
@@ -251,7 +251,7 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
               file=sys.stderr)
 
     step = make_stepper(dev, compile_step if compile_step is not None else (train_cfg.iterations - start >= 100), quiet)
-    bar = ProgressBar(train_cfg.iterations, start=start, enabled=not quiet)
+    bar = progress_bar(train_cfg.iterations, initial=start, enabled=not quiet)
     metrics = (out / "metrics.jsonl").open("a")
     t0 = time.perf_counter()
     last_loss = float("nan")
@@ -317,7 +317,9 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
 
             now = time.perf_counter()
             elapsed = elapsed_before + now - t0
-            rate = bar.update(iteration, loss_value)
+            rate = (iteration - start) / (now - t0) if now > t0 else 0.0
+            bar.set_postfix_str(f"loss {loss_value:.4g}", refresh=False)
+            bar.update(1)
             record = {"iteration": iteration, "loss": loss_value, "style": float(s_loss.detach()), "overflow": float(o_loss.detach()),
                       "lr": optimizer.param_groups[0]["lr"], "steps": n_steps, "seconds": round(now - it_start, 4),
                       "time": round(elapsed, 3)}

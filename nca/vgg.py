@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import GRAM_BALANCES
+
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-GRAM_BALANCES = ("layer", "none")
 
 # (state_dict index, in, out) for every 3x3 conv up to conv5_1; a pool follows the
 # last conv of each block. Indices are the nn.Sequential positions in vgg_normalised.pth.

@@ -1,7 +1,7 @@
 """NCA Studio web app: FastAPI server, training job manager and the realtime WebGL page.
 
     from web import Settings, create_app
-    app = create_app(Settings(data_dir="studio-data"))
+    app = create_app(Settings(data_dir="data"))
 
 Imports are lazy so that a training worker process (web.worker) does not load FastAPI.
 """

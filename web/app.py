@@ -14,13 +14,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from fastapi_offline import FastAPIOffline
 
 from nca.config import PRESET_HELP, PRESETS
 
 from .jobs import JobManager
 from .routers import jobs, models
 from .schemas import Health
-from .security import SecurityMiddleware, allowed_hosts
+from .security import DOCS_ASSETS, SecurityMiddleware, allowed_hosts
 from .settings import PACKAGE_DIR, Settings
 from .store import ModelStore
 
@@ -70,11 +71,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await asyncio.to_thread(manager.stop)
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI whose /docs and /redoc load Swagger UI and ReDoc from an installed
+    # package (at DOCS_ASSETS), not from a CDN, so the API page works offline.
+    app = FastAPIOffline(
         title="NCA Studio",
         version=VERSION,
         description="Living textures: browse and run texture neural cellular automata, train new ones from images.",
         lifespan=lifespan,
+        static_url=DOCS_ASSETS,
     )
     app.state.settings = settings
     app.state.store = store
@@ -88,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityMiddleware, hosts=allowed_hosts(settings.host, settings.allow_hosts),
                        token=settings.token, any_host=bool(settings.token) and settings.host in ("0.0.0.0", "::"))
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+
     templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
 
     @app.get("/api/health", response_model=Health, tags=["meta"], summary="Liveness and a few counts")
@@ -118,5 +123,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def default_app() -> FastAPI:
-    """For `uvicorn --factory web.app:default_app` (data in ./studio-data)."""
+    """For `uvicorn --factory web.app:default_app` (data in ./data)."""
     return create_app(Settings())

@@ -27,9 +27,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"data directory for trained models and jobs (default ./{DEFAULT_DATA_DIR})")
     p.add_argument("--models", type=Path, default=None,
                    help="directory of bundled (read-only) model bundles (default: the package's web/models)")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads per training job (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads per training job (default 0: every core but one, "
+                        "which the page's WebGL needs where it runs on the CPU)")
     p.add_argument("--device", default="auto", help="training device: auto, cpu, cuda, mps (default auto)")
-    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                   help="how much the server logs (default: info)")
     p.set_defaults(func=run)
 
 

@@ -328,7 +328,7 @@ class JobManager:
         spec = {
             "job_id": job.id, "job_dir": str(self.jobs_dir / job.id), "models_dir": str(self.models_dir),
             "model_id": job.id, "name": job.name, "preset": job.preset, "options": dict(job.options),
-            "resume": resume, "device": self.settings.device, "threads": self.settings.train_threads,
+            "resume": resume, "device": self.settings.device, "threads": self.settings.worker_threads,
             "server_pid": os.getpid(),
         }
         with self._lock:

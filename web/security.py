@@ -23,7 +23,8 @@ from urllib.parse import parse_qs, urlsplit
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 TOKEN_COOKIE = "nca_studio_token"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-OPEN_PREFIXES = ("/static/",)  # ES modules and CSS: nothing in them is private
+DOCS_ASSETS = "/docs-assets"  # the Swagger UI files /docs loads
+OPEN_PREFIXES = ("/static/", DOCS_ASSETS + "/")  # ES modules, CSS, Swagger UI: nothing in them is private
 
 
 def is_loopback(host: str) -> bool:

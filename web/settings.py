@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from exporter.bundle import DEFAULT_DATA_DIR  # one default for `nca serve`, `nca export` and make
 from nca.config import PRESETS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 BUNDLED_MODELS_DIR = PACKAGE_DIR / "models"
-DEFAULT_DATA_DIR = Path("studio-data")
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class Settings:
     allow_hosts: tuple[str, ...] = ()
     token: str | None = None
     presets: tuple[str, ...] = tuple(PRESETS)
-    # Worker processes: torch CPU threads per training job (0 = torch's default) and device.
+    # Worker processes: torch CPU threads per training job and device. 0 = every core but one: where
+    # WebGL runs on the CPU (no GPU), the playing page needs a core of its own (bench/studio_contention.py).
     train_threads: int = 0
     device: str = "auto"
     # Start the job manager's thread with the app (tests may drive it by hand).
@@ -41,6 +43,10 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
         object.__setattr__(self, "bundled_models_dir", Path(self.bundled_models_dir))
+
+    @property
+    def worker_threads(self) -> int:
+        return self.train_threads or max(1, (os.cpu_count() or 2) - 1)
 
     @property
     def upload_limit_text(self) -> str:

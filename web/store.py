@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from exporter.bundle import MODEL_JSON, SCHEMA
+from exporter.bundle import BUNDLE_NAME_RE, MODEL_JSON, SCHEMA
 
-MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+MODEL_ID_RE = BUNDLE_NAME_RE  # a model id is the name its bundle was exported under
 # Files a browser may fetch from a bundle: model.json, the shaders, the thumbnail, the checkpoint.
 BUNDLE_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.(json|frag|png|pt)$")
 STUDIO_JSON = "studio.json"  # our own metadata beside a trained bundle (title, job, style)

@@ -145,7 +145,7 @@ def _run(spec: dict[str, Any], messages, stop, log) -> None:
 
     messages.put({"type": "exporting"})
     models_dir = Path(spec["models_dir"])
-    bundle = export(run_dir, models_dir, name=spec["model_id"])
+    bundle = export(run_dir, models_dir, name=spec["model_id"], force=True)  # the job's own bundle, if a try got that far
     studio = {"title": spec["name"], "job_id": spec["job_id"], "preset": spec["preset"],
               "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     (bundle / "studio.json").write_text(json.dumps(studio, indent=2) + "\n", encoding="utf-8")

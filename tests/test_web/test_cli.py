@@ -14,7 +14,7 @@ from web.settings import BUNDLED_MODELS_DIR
 def test_serve_defaults_bind_localhost():
     args = build_parser().parse_args(["serve"])
     assert args.func is cli.run
-    assert (args.host, args.port, args.data, args.models) == ("127.0.0.1", 8000, Path("studio-data"), None)
+    assert (args.host, args.port, args.data, args.models) == ("127.0.0.1", 8000, Path("data"), None)
 
 
 def test_serve_options():

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Header, HTTPException, Request, Response, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 
-from nca.config import PRESETS
+from nca.config import LOSSES, PRESETS
 from nca.image import ImageError, load_style
 
 from ..files import file_or_404
@@ -29,6 +29,7 @@ MAX_NAME = 64
 # each could hide or spoof a name in the gallery.
 HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
+LossName = Literal[LOSSES]  # type: ignore[valid-type]
 
 
 def _manager(request: Request) -> JobManager:
@@ -103,7 +104,7 @@ def create_job(
     name: Annotated[str | None, Form(max_length=200, description="display name of the model")] = None,
     preset: Annotated[PresetName, Form(description="training preset")] = "quick",
     iterations: Annotated[int | None, Form(ge=1, description="override the preset's iterations")] = None,
-    loss: Annotated[Literal["gram", "swd"] | None, Form(description="style loss")] = None,
+    loss: Annotated[LossName | None, Form(description="style loss")] = None,
 ) -> dict:
     settings = request.app.state.settings
     if preset not in settings.presets:
