@@ -43,6 +43,25 @@ def recipe_overrides(recipe: dict) -> dict:
     return {k: v for k, v in recipe.items() if k not in RECIPE_KEYS}
 
 
+def results_table() -> str:
+    """The README's results table, from gallery/quality.json (`--readme` writes it in)."""
+    report = json.loads(REPORT.read_text())
+    rows = ["| model | style ratio at 500 / 2000 / 5000 steps | scale at 2000 | verdict |", "| --- | --- | --- | --- |"]
+    for recipe in load_recipes():
+        r = report[recipe["name"]]
+        ratios = " / ".join(f"{r['steps'][n]['style_ratio']:.4f}" for n in sorted(r["steps"], key=int))
+        rows.append(f"| {recipe['name']} | {ratios} | {r['steps']['2000']['scale_ratio']:.2f} | {r['verdict']} |")
+    return "\n".join(rows) + "\n"
+
+
+def write_readme_table() -> None:
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- results -->\n", "<!-- /results -->"
+    head, rest = text.split(start, 1)
+    readme.write_text(head + start + results_table() + end + rest.split(end, 1)[1])
+
+
 def run_name(recipe: dict, seed: int | None) -> str:
     return recipe["name"] if seed is None else f"{recipe['name']}-seed{seed}"
 
@@ -98,9 +117,13 @@ def main() -> int:
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--skip-trained", action="store_true", help="re-export and re-evaluate existing runs")
     mode.add_argument("--evaluate-only", action="store_true", help="only re-evaluate the bundled models in web/models")
+    ap.add_argument("--readme", action="store_true", help="only rewrite README.md's results table from quality.json")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.readme:
+        write_readme_table()
+        return 0
     recipes = load_recipes()
     if args.seeds is not None and args.evaluate_only:
         ap.error("--seeds trains new runs; it cannot be combined with --evaluate-only")
@@ -150,6 +173,8 @@ def main() -> int:
             else:
                 failed.append(name)
                 print(f"FAILED {name}: see {RUNS / (name + '.log')}", flush=True)
+    if not failed and args.seeds is None:
+        write_readme_table()
     return 1 if failed else 0
 
 

@@ -180,12 +180,15 @@ def test_bundle_layout_and_model_json(tmp_path):
     assert listing(tmp_path / "models") == ["my-run"]  # no temporary directories left
 
 
-def test_reexport_replaces_bundle_and_writes_html(tmp_path):
+def test_reexport_asks_for_force_then_replaces_bundle_and_writes_html(tmp_path):
     ckpt = write_checkpoint(tmp_path / "run" / "checkpoint.pt")
     export(ckpt, tmp_path / "models", name="m", thumbnail_steps=2)
     (tmp_path / "models" / "m" / "stale.txt").write_text("old")
     html = tmp_path / "page.html"
-    bundle = export(ckpt, tmp_path / "models", name="m", html=html, thumbnail_steps=2)
+    with pytest.raises(ExportError, match="already exists: pass --force"):
+        export(ckpt, tmp_path / "models", name="m", html=html, thumbnail_steps=2)
+    assert (tmp_path / "models" / "m" / "stale.txt").exists() and not html.exists()
+    bundle = export(ckpt, tmp_path / "models", name="m", html=html, thumbnail_steps=2, force=True)
     assert not (bundle / "stale.txt").exists() and listing(tmp_path / "models") == ["m"]
     page = html.read_text()
     assert page.startswith("<!doctype html>") and "import " not in page.split('type="module">', 1)[1][:200]
@@ -253,7 +256,7 @@ def test_missing_checkpoint(tmp_path):
     assert not (tmp_path / "models").exists()
 
 
-@pytest.mark.parametrize("name", ["../evil", "a/b", "a\\b", "", ".hidden", "..", "x" * 65, "sp ace", "/abs"])
+@pytest.mark.parametrize("name", ["../evil", "a/b", "a\\b", "", ".hidden", "..", "x" * 65, "sp ace", "/abs", "leo.v2"])
 def test_name_with_path_characters_is_refused(tmp_path, name):
     ckpt = write_checkpoint(tmp_path / "run" / "checkpoint.pt")
     with pytest.raises(ExportError, match="invalid bundle name"):
@@ -273,7 +276,7 @@ def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(ExportError, match="No space left"):
         export(ckpt, out, name="new", thumbnail_steps=1)
     with pytest.raises(ExportError):
-        export(ckpt, out, name="keep", thumbnail_steps=1)
+        export(ckpt, out, name="keep", thumbnail_steps=1, force=True)
     assert listing(out) == ["keep"]  # the earlier bundle survives, no temporary leftovers
     assert "model.json" in listing(out / "keep")
 
@@ -308,5 +311,5 @@ def test_cli_hook_for_nca_export(tmp_path, capsys):
     ckpt = write_checkpoint(tmp_path / "run" / "checkpoint.pt", channels=4, hidden=4)
     args = parser.parse_args(["export", str(ckpt), "--out", str(tmp_path / "m"), "--name", "a/b"])
     assert args.func(args) == 2
-    assert capsys.readouterr().err == "error: invalid bundle name 'a/b': use 1-64 letters, digits, '.', '_' or '-' " \
-        "(starting with a letter or digit, no path characters)\n"
+    assert capsys.readouterr().err == "error: invalid bundle name 'a/b': use 1-64 letters, digits, '_' or '-', " \
+        "starting with a letter or digit (the studio lists a model under this name)\n"

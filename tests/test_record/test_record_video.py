@@ -151,25 +151,29 @@ def _checkpoint(run_dir: Path) -> Path:
     return run_dir
 
 
-def test_progress_bar_only_on_a_terminal():
+def test_progress_bars_redraw_on_a_terminal_and_write_lines_in_a_log(monkeypatch):
     import io
 
-    from nca.record import Progress
+    from nca.progress import progress_bar
 
     class Tty(io.StringIO):
         def isatty(self):
             return True
 
-    tty, pipe = Tty(), io.StringIO()
-    for stream in (tty, pipe):
-        bar = Progress(4, True, stream)
-        for done in range(1, 5):
-            bar.update(done)
+    for stream, tty in ((Tty(), True), (io.StringIO(), False)):
+        monkeypatch.setattr("sys.stderr", stream)
+        bar = progress_bar(4, unit="frame")
+        for _ in range(4):
+            bar.update(1)
         bar.close()
-    assert "[" + "#" * 30 + "] 4/4 frames" in tty.getvalue() and tty.getvalue().endswith("\n")
-    assert pipe.getvalue() == ""
+        text = stream.getvalue()
+        assert "4/4" in text and "frame" in text
+        assert ("\r" in text) is tty  # a log gets whole lines, no carriage returns
     quiet = Tty()
-    Progress(4, False, quiet).update(4)
+    monkeypatch.setattr("sys.stderr", quiet)
+    bar = progress_bar(4, enabled=False)
+    bar.update(4)
+    bar.close()
     assert quiet.getvalue() == ""
 
 
