@@ -7,6 +7,7 @@ ratios, the training wall time and the verdict (nca/verdict.py). Results go to -
   rows/<image>-s<seed>.png    the style tiled to 128x128 beside the rollouts at each step count
   results.json, results.md    every row, rebuilt after each one
   contact_sheet.png           the strips of every row, labelled with name and verdict
+  notes.json                  (written by hand) {image stem: what a person saw, why it fails, what fixes it}
 Runs live under --runs (a finished run is evaluated again, not retrained), so a suite
 interrupted by Ctrl-C or spread over several sessions picks up where it stopped. Two suites
 writing to the same --out (e.g. two at --threads 1 on disjoint --images) do not clash.
@@ -31,6 +32,7 @@ import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from nca.checkpoint import CHECKPOINT_NAME, load_checkpoint  # noqa: E402
+from nca.config import PRESETS, ConfigError  # noqa: E402
 from nca.config import preset as get_preset  # noqa: E402
 from nca.evaluate import evaluate, summary  # noqa: E402
 from nca.previews import image_grid  # noqa: E402
@@ -51,7 +53,10 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
             out[key] = json.loads(text)
         except json.JSONDecodeError:
             out[key] = text
-    get_preset("quick", **out)  # unknown keys and bad values fail here, before any training
+    try:
+        get_preset("quick", **out)  # unknown keys and bad values fail here, before any training
+    except ConfigError as exc:
+        raise SystemExit(f"error: {exc}") from None
     return out
 
 
@@ -92,7 +97,8 @@ def load_rows(out: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted((out / "rows").glob("*.json"))]
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
+def markdown(rows: list[dict[str, Any]], notes: dict[str, str] | None = None) -> str:
+    notes = notes or {}
     good = sum(r["verdict"] == "good" for r in rows)
     lines = [
         f"{good} of {len(rows)} good. Style ratio (0 = the style's own statistics, 1 = a flat image of its mean "
@@ -100,16 +106,17 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         "(1.0 = features of the style's size).",
         "",
         "| image | seed | train min | style ratio at " + " / ".join(map(str, STEPS)) + " | rise to "
-        + " / ".join(map(str, STEPS[2:])) + " | scale | verdict |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        + " / ".join(map(str, STEPS[2:])) + " | scale | verdict | seen |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         ratios = " / ".join(f"{v['style_ratio']:.4f}" for _, v in sorted(r["steps"].items(), key=lambda kv: int(kv[0])))
         rises = " / ".join(f"{v * 100:+.0f}%" for _, v in sorted(r["rises"].items(), key=lambda kv: int(kv[0])))
         scale = r["steps"].get("2000", {}).get("scale_ratio", float("nan"))
         why = f" ({'; '.join(r['reasons'])})" if r["reasons"] else ""
-        lines.append(f"| {Path(r['image']).stem} | {r['seed']} | {r['train_minutes']:.1f} | {ratios} | {rises} | "
-                     f"{scale:.2f} | {r['verdict']}{why} |")
+        stem = Path(r["image"]).stem
+        lines.append(f"| {stem} | {r['seed']} | {r['train_minutes']:.1f} | {ratios} | {rises} | "
+                     f"{scale:.2f} | {r['verdict']}{why} | {notes.get(stem, '')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -139,14 +146,16 @@ def contact_sheet(out: Path, rows: list[dict[str, Any]]) -> None:
 def write_tables(out: Path) -> list[dict[str, Any]]:
     rows = load_rows(out)
     (out / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
-    (out / "results.md").write_text(markdown(rows))
+    notes_path = out / "notes.json"
+    notes = json.loads(notes_path.read_text()) if notes_path.is_file() else {}
+    (out / "results.md").write_text(markdown(rows, notes))
     contact_sheet(out, rows)
     return rows
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--preset", default="quick")
+    ap.add_argument("--preset", default="quick", choices=list(PRESETS))
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a training option (JSON value), e.g. --set iterations=500")
     ap.add_argument("--images", default="", help="comma-separated stems of gallery/styles images (default: all)")

@@ -34,6 +34,7 @@ from typing import Any
 from nca.train import run_progress
 
 from .settings import Settings
+from .store import read_json
 
 log = logging.getLogger("nca.studio.jobs")
 
@@ -149,7 +150,7 @@ class JobManager:
         wanted = job.options.get("iterations") or (progress[1] if progress else None)
         if progress is not None and bundle_done and progress[0] >= wanted:
             job.status, job.model_id, job.error = "finished", job.id, None
-            info = json.loads((self.models_dir / job.id / "model.json").read_text(encoding="utf-8"))
+            info = read_json(self.models_dir / job.id / "model.json") or {}
             job.verdict = (info.get("quality") or {}).get("verdict")
         else:
             job.status = "interrupted"

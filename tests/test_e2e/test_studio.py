@@ -268,6 +268,11 @@ def test_upload_trains_streams_progress_and_runs_the_new_model(studio, server):
     card = studio.locator(f"#gallery .card[data-model-id='{job['model_id']}']")
     assert card.locator(".name").inner_text() == "Pebbles (e2e)"
     assert "active" in card.get_attribute("class")
+    # Four iterations learn nothing: the job says so, in its card, the job list and the gallery.
+    assert job["verdict"] == "failed"
+    assert studio.inner_text("#job-status") == "failed: learned nothing"
+    assert studio.locator(f"#jobs-list li[data-job-id='{job['id']}'] .status").inner_text() == "failed"
+    assert card.locator(".verdict").inner_text() == "failed"
     before = studio.evaluate("window.studio.nca.stepCount")
     wait_steps(studio, 5)
     assert studio.evaluate("window.studio.nca.stepCount") > before
