@@ -112,7 +112,7 @@ def tensor_to_image(t: torch.Tensor) -> Image.Image:
     """3 x H x W (or 1 x 3 x H x W) in [0, 1] -> PIL RGB."""
     if t.dim() == 4:
         t = t[0]
-    arr = (t.detach().cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
+    arr = (t.detach().cpu().nan_to_num(0.0).clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
     return Image.fromarray(arr, "RGB")
 
 
