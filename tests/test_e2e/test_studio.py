@@ -271,7 +271,7 @@ def test_upload_trains_streams_progress_and_runs_the_new_model(studio, server):
     # Four iterations learn nothing: the job says so, in its card, the job list and the gallery.
     assert job["verdict"] == "failed"
     assert studio.inner_text("#job-status") == "failed: learned nothing"
-    assert studio.locator(f"#jobs-list li[data-job-id='{job['id']}'] .status").inner_text() == "failed"
+    assert studio.locator(f"#jobs-list li[data-job-id='{job['id']}'] .status").text_content() == "failed"  # folded away
     assert card.locator(".verdict").inner_text() == "failed"
     before = studio.evaluate("window.studio.nca.stepCount")
     wait_steps(studio, 5)

@@ -14,7 +14,6 @@ import pytest
 
 from tests.conftest import REPO
 from tests.test_e2e.serve import free_port
-from web.headless import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +62,7 @@ def test_every_command_runs_from_another_directory(installed):
     assert (work / "data" / "models" / "run" / "model.json").is_file()
 
 
-def test_the_installed_studio_and_its_docs_work_offline(installed):
+def test_the_installed_studio_and_its_docs_work_offline(installed, browser):
     nca, work = installed
     port = free_port()
     log = (work / "serve.log").open("w")
@@ -81,26 +80,25 @@ def test_the_installed_studio_and_its_docs_work_offline(installed):
             time.sleep(0.3)
         models = httpx.get(url + "/api/models").json()
         assert {"leopard", "run"} <= {m["id"] for m in models}  # the bundled gallery and the export above
-        from playwright.sync_api import sync_playwright
-
         outside: list[str] = []
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page()
+        context = browser.new_context()
+        page = context.new_page()
 
-            def route(r):
-                if r.request.url.startswith(url):
-                    return r.continue_()
-                outside.append(r.request.url)
-                return r.abort()
+        def route(r):
+            if r.request.url.startswith(url):
+                return r.continue_()
+            outside.append(r.request.url)
+            return r.abort()
 
+        try:
             page.route("**/*", route)
             page.goto(url + "/docs")
             page.wait_for_selector("#swagger-ui .opblock", timeout=60_000)  # the operations rendered
             assert page.get_by_text("/api/models", exact=True).count() > 0
             page.goto(url + "/")
             page.wait_for_function("window.studio && window.studio.ready", timeout=60_000)
-            browser.close()
+        finally:
+            context.close()
         assert outside == []
     finally:
         server.terminate()
