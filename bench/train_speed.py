@@ -1,6 +1,6 @@
 """Training speed: median iterations/s of the real training loop (not a test).
 
-Setting from issue 2: 64x64 grid, batch 4, 12 channels, 96 hidden, 32 steps per
+The reference setting: 64x64 grid, batch 4, 12 channels, 96 hidden, 32 steps per
 iteration, Gram loss on the five VGG layers, 2 threads. Runs `nca.train.train`
 itself and reads the per-iteration times it logs, so the figure is the loop users get.
 
