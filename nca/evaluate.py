@@ -151,9 +151,10 @@ def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, 
     }
 
 
-def check(ckpt: Checkpoint, device: str = "auto") -> dict[str, Any]:
-    """The short evaluation a run ends with: figures per step count and the verdict, JSON-ready."""
-    report = evaluate(ckpt, steps=ckpt.train_config.check_steps, samples=CHECK_SAMPLES, device=device)
+def check(ckpt: Checkpoint, device: str = "auto", vgg: VGGFeatures | None = None) -> dict[str, Any]:
+    """The short evaluation a run ends with: figures per step count and the verdict, JSON-ready.
+    `vgg`: the run's own network, so the weights are not read from disk a second time."""
+    report = evaluate(ckpt, steps=ckpt.train_config.check_steps, samples=CHECK_SAMPLES, device=device, vgg=vgg)
     return summary(report)
 
 

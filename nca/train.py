@@ -369,7 +369,7 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     if train_cfg.check_steps and status == "finished":
         if progress is not None:
             progress({"iteration": iteration, "phase": "evaluating"})
-        evaluation = check(load_checkpoint(out / CHECKPOINT_NAME), device=dev.type)
+        evaluation = check(load_checkpoint(out / CHECKPOINT_NAME), device=dev.type, vgg=vgg)
         update_meta(out / CHECKPOINT_NAME, evaluation=evaluation)
         (out / EVALUATION_NAME).write_text(json.dumps(evaluation, indent=1) + "\n")
         if not quiet:
