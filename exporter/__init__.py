@@ -13,8 +13,9 @@ import re
 from pathlib import Path
 
 from nca.checkpoint import CheckpointError, load_checkpoint
+from nca.files import write_atomic
 
-from .bundle import BUNDLE_NAME_RE, STUDIO_MODELS, model_json, write_bundle, write_text_atomic
+from .bundle import BUNDLE_NAME_RE, STUDIO_MODELS, model_json, write_bundle
 from .html import standalone_html
 from .pack import PackError, pack
 from .render import RenderError, render_all
@@ -77,7 +78,7 @@ def export(checkpoint_or_dir: str | Path, out_dir: str | Path = STUDIO_MODELS, n
     try:
         write_bundle(bundle_dir, ckpt, info, sources, thumb)
         if page is not None:
-            write_text_atomic(Path(html), page)
+            write_atomic(Path(html), page)
     except OSError as exc:
         raise ExportError(f"cannot write the bundle: {exc.strerror or exc} ({exc.filename or bundle_dir})") from None
     return bundle_dir

@@ -16,10 +16,8 @@ at the end, so an interrupted or failed export never leaves a half-written bundl
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from typing import Any
 from PIL import Image
 
 from nca.checkpoint import CHECKPOINT_NAME, Checkpoint
+from nca.files import replacing
 
 from .pack import FILTERS, PackedModel
 from .render import PROGRAMS
@@ -81,48 +80,11 @@ def model_json(ckpt: Checkpoint, packed: PackedModel, name: str) -> dict[str, An
 def write_bundle(bundle_dir: Path, ckpt: Checkpoint, info: dict[str, Any], sources: dict[str, str],
                  thumb: Image.Image) -> Path:
     """Create `bundle_dir` (replacing an older bundle of the same name) all at once."""
-    parent = bundle_dir.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{bundle_dir.name}.", suffix=".tmp"))
-    try:
+    with replacing(bundle_dir, directory=True) as tmp:
         for program, (file, _) in PROGRAMS.items():
             (tmp / file).write_text(sources[program], encoding="utf-8")
         thumb.save(tmp / THUMBNAIL)
         shutil.copyfile(ckpt.path, tmp / CHECKPOINT_NAME)
         # model.json last: a reader that finds it can trust the rest is there.
         (tmp / MODEL_JSON).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; bundles are served to browsers
-        replace_dir(tmp, bundle_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return bundle_dir
-
-
-def replace_dir(new: Path, target: Path) -> None:
-    """Move `new` to `target`; an existing `target` is moved aside first and removed after."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.monotonic_ns()}")
-        os.replace(target, old)
-    try:
-        os.replace(new, target)
-    except BaseException:
-        if old is not None:
-            os.replace(old, target)  # put the previous bundle back
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

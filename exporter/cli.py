@@ -1,14 +1,14 @@
 """`nca export` / `python -m exporter`: argparse wiring around exporter.export.
 
-nca/cli.py wires it in with two lines:
-    from exporter import cli as export_cli
-    export_cli.add_parser(subparsers)   # then: return export_cli.run(args) for args.command == "export"
+`nca` finds `add_parser` through the entry point pyproject.toml registers for it.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from nca import exits
 
 from .bundle import STUDIO_MODELS
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         bundle = export(args.source, args.out, name=args.name, html=args.html, force=args.force)
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exits.USER_ERROR
     print(f"wrote {bundle}")
     if args.html:
         print(f"wrote {args.html}")

@@ -8,8 +8,6 @@ exporter, the recorder and the studio read stays a few kilobytes.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import torch
 
 from .config import ConfigError, ModelConfig, TrainConfig, from_dict, to_dict
+from .files import replacing
 from .model import NCA
 
 FORMAT = "nca-studio/checkpoint"
@@ -46,15 +45,8 @@ class Checkpoint:
 
 def atomic_save(obj: Any, path: Path) -> None:
     """torch.save to a temporary file, then rename: a kill mid-write never leaves a torn file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with replacing(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

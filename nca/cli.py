@@ -7,22 +7,24 @@ a traceback means a bug in NCA Studio, not in the user's input.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 
+from . import exits
 from .config import GRAM_BALANCES, LOSSES, PRESET_HELP, PRESETS, VGG_POOLS, ConfigError
+from .record import cli as record_cli
 
-EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130
+COMMANDS_GROUP = "nca.commands"  # entry points: name = "module:add_parser"
+COMMAND_ORDER = {"export": 0, "serve": 1}  # after the core's train, evaluate, record
 
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse prints usage + error; we print one line and point to --help."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USER_ERROR, f"error: {message} (see {self.prog} --help)\n")
+        self.exit(exits.USER_ERROR, f"error: {message} (see {self.prog} --help)\n")
 
 
 def _whole_number(minimum: int):
@@ -139,7 +141,7 @@ def run_train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted: the last checkpoint is in {out}; continue with "
               f"nca train {args.style_image} --out {out} --resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return exits.INTERRUPTED
     print(result.out_dir)
     return 0
 
@@ -177,13 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     add_train_parser(sub)
     add_evaluate_parser(sub)
-    # The other commands live with their packages; each adds its own subparser.
-    for module_name in ("exporter.cli", "nca.record", "web.cli"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        module.add_parser(sub)
+    record_cli.add_parser(sub)
+    # The layers above the core (exporter, web) register their commands as entry points, so the
+    # core never imports upward (pyproject.toml, [project.entry-points."nca.commands"]).
+    for entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: COMMAND_ORDER.get(e.name, 99)):
+        entry.load()(sub)
     return parser
 
 
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
     except KeyboardInterrupt:  # also while torch is still loading, in the first seconds
         print("\ninterrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return exits.INTERRUPTED
 
 
 def _main(argv: list[str] | None) -> int:
@@ -209,10 +209,10 @@ def _main(argv: list[str] | None) -> int:
         return int(args.func(args) or 0)
     except user_errors as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return exits.USER_ERROR
     except ValueError as exc:  # e.g. an unknown --device
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return exits.USER_ERROR
 
 
 if __name__ == "__main__":

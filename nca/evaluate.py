@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from . import exits
 from .checkpoint import Checkpoint, load_checkpoint
 from .image import tensor_to_image, tile
 from .model import NCA, fire_mask, pick_device, to_rgb
@@ -175,10 +176,10 @@ def run_cli(args: argparse.Namespace) -> int:
         steps = tuple(sorted({int(s) for s in args.steps.split(",") if s.strip()}))
     except ValueError:
         print(f"error: --steps takes comma-separated whole numbers, got {args.steps!r}", file=sys.stderr)
-        return 2
+        return exits.USER_ERROR
     if not steps or steps[0] < 1:
         print("error: --steps needs at least one step count >= 1", file=sys.stderr)
-        return 2
+        return exits.USER_ERROR
     vgg = None
     for path in args.model:
         report = evaluate(path, size=args.size, steps=steps, seed=args.seed, device=args.device, vgg=vgg,

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from nca import exits
+
 from .settings import DEFAULT_DATA_DIR
 
 
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not (0 < args.port < 65536):
         print(f"error: --port must be 1-65535, got {args.port}", file=sys.stderr)
-        return 2
+        return exits.USER_ERROR
     token = choose_token(args.host, args.token)
     settings = Settings(data_dir=args.data, bundled_models_dir=args.models or BUNDLED_MODELS_DIR,
                         train_threads=max(0, args.threads), device=args.device, host=args.host,

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nca.files import write_atomic
 from nca.train import run_progress
 
 from .settings import Settings
@@ -161,9 +162,7 @@ class JobManager:
 
     def _save(self, job: Job) -> None:
         path = self.jobs_dir / job.id / "job.json"
-        tmp = path.with_name(f".job.json.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(json.dumps(job.to_dict(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(job.to_dict(), indent=2) + "\n")
 
     # ---- events ------------------------------------------------------------------------
     def _emit(self, job: Job, kind: str, data: dict[str, Any] | None = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from nca.damage import DamageError, apply_damage, parse_damage, region_mask, validate_schedule
+from nca.record.damage import DamageError, apply_damage, parse_damage, region_mask, validate_schedule
 
 
 @pytest.mark.parametrize(("spec", "kind", "step", "params"), [

@@ -7,13 +7,11 @@ import os
 
 import pytest
 
-from nca import video_writers
+from nca import files
 from nca.record import main, record
 from tests.conftest import TEXTURES, random_model
 
-# The module itself, not `nca.record` the attribute: the package re-exports the record() function
-# under that name, and `import nca.record as rec` would then bind the function.
-rec = importlib.import_module("nca.record")
+rec = importlib.import_module("nca.record.render")
 
 
 @pytest.fixture
@@ -148,8 +146,8 @@ def test_directory_refusing_the_temp_file(run, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(video_writers.tempfile, "mkstemp", denied)
-    monkeypatch.setattr(video_writers.tempfile, "mkdtemp", denied)
+    monkeypatch.setattr(files.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(files.tempfile, "mkdtemp", denied)
     assert_refused(run(), "cannot write")
     assert_refused(run(out="frames"), "Permission denied")
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import torch
 
+from ..model import to_rgb
 from .damage import Damage
-from .model import to_rgb
-from .record_error import RecordError
+from .errors import RecordError
 
 RECOVERY_TOLERANCE = 0.10  # "recovered" = style measure within 10% of its pre-damage value
 MIN_MEASURE_SIDE = 32  # VGG pools 4 times before relu5_1: 32 px leaves a 2x2 map
@@ -65,7 +65,7 @@ class RepairMeter:
     """
 
     def __init__(self, labels: Sequence[str], device: torch.device, every: int):
-        from .vgg import VGGFeatures, WeightsError  # deferred: VGG loads only when a figure is wanted
+        from ..vgg import VGGFeatures, WeightsError  # deferred: VGG loads only when a figure is wanted
 
         self.labels = list(labels)
         try:
@@ -108,7 +108,7 @@ class RepairMeter:
             self.figures.append(RepairFigure(self.labels[index], str(damage), step, None, step, float("nan"),
                                              self.every, note))
             return
-        from .vgg import StyleLoss
+        from ..vgg import StyleLoss
 
         rgb = to_rgb(x)
         loss = StyleLoss(self.vgg, rgb if style is None else style, kind="gram")

@@ -6,15 +6,13 @@ on `commit`, so an error or Ctrl-C never leaves a half-written video (or half a 
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from .record_error import RecordError
+from ..files import commit, discard, temp_beside
+from .errors import RecordError
 
 
 class _Writer:
@@ -32,38 +30,13 @@ class _Writer:
 
     def commit(self) -> None:
         self.finish()
-        os.replace(self.tmp, self.out)
+        commit(self.tmp, self.out)
         self.tmp = None
 
     def abort(self) -> None:
         if self.tmp is not None:
-            self.tmp.unlink(missing_ok=True)
+            discard(self.tmp)
             self.tmp = None
-
-
-def _temp_file(out: Path) -> Path:
-    # Same directory so the final rename is atomic; same extension so tools recognise the type.
-    fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=f".part{out.suffix}")
-    os.close(fd)
-    _umask_mode(Path(name), 0o666)
-    return Path(name)
-
-
-def _umask_mode(path: Path, mode: int) -> None:
-    """mkstemp/mkdtemp make private (0600/0700) entries; a video should get the usual permissions."""
-    path.chmod(mode & ~_umask())
-
-
-def _umask() -> int:
-    # Read, not os.umask(0)+restore: that briefly changes it for every thread of the process.
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
 
 
 class _FFmpegWriter(_Writer):
@@ -80,7 +53,7 @@ class _FFmpegWriter(_Writer):
 
         codec, params = self.CODECS[fmt]
         self._gen = None
-        self.tmp = _temp_file(out)
+        self.tmp = temp_beside(out)
         try:
             self._gen = imageio_ffmpeg.write_frames(
                 str(self.tmp), (width, height), fps=fps, codec=codec, pix_fmt_in="rgb24",
@@ -110,7 +83,7 @@ class _FFmpegWriter(_Writer):
 class _GifWriter(_Writer):
     def __init__(self, out: Path, width: int, height: int, fps: int):
         super().__init__(out, width, height, fps)
-        self.tmp = _temp_file(out)
+        self.tmp = temp_beside(out)
         self.frames: list[Image.Image] = []
 
     def append(self, frame: np.ndarray) -> None:
@@ -136,24 +109,13 @@ def gif_delays_ms(frames: int, fps: int) -> list[int]:
 class _FramesWriter(_Writer):
     def __init__(self, out: Path, width: int, height: int, fps: int):
         super().__init__(out, width, height, fps)
-        self.tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part"))
-        _umask_mode(self.tmp, 0o777)
+        self.tmp = temp_beside(out, directory=True)
         self.count = 0
 
     def append(self, frame: np.ndarray) -> None:
         Image.fromarray(frame, "RGB").save(self.tmp / f"frame_{self.count:06d}.png")
         self.count += 1
 
-    def commit(self) -> None:
-        if self.out.is_dir():  # checked empty before rendering; rename cannot replace a directory
-            self.out.rmdir()
-        os.replace(self.tmp, self.out)
-        self.tmp = None
-
-    def abort(self) -> None:
-        if self.tmp is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
 
 
 def check_output(out: Path, fmt: str, width: int, height: int) -> None:

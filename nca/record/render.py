@@ -13,16 +13,15 @@ with `seed`, so on the CPU the same options give bit-identical frames.
 
 Timeline: the frame of step 0 is the seed; frames follow every `steps_per_frame` updates up
 to `steps` (steps // steps_per_frame + 1 frames). Damage "at step S" is applied after the
-S-th update and shows in the frame of step S (see nca/damage.py).
+S-th update and shows in the frame of step S (see damage.py).
 
 Output goes to a temporary name in the destination directory and is renamed at the end,
 so an error or Ctrl-C never leaves a half-written video (or half a frames directory): see
-nca/video_writers.py. The repair figure is measured by nca/repair.py.
+writers.py. The repair figure is measured by repair.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -33,63 +32,18 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from .checkpoint import CheckpointError, load_checkpoint
-from .damage import Damage, DamageError, apply_damage, parse_damage, validate_schedule
-from .model import NCA, pick_device, to_rgb
-from .progress import progress_bar
-from .record_error import RecordError
+from ..checkpoint import CheckpointError, load_checkpoint
+from ..model import NCA, pick_device, to_rgb
+from ..progress import progress_bar
+from .damage import Damage, apply_damage, parse_damage, validate_schedule
+from .errors import RecordError
+from .options import check_int, format_for, parse_size
 from .repair import MEASURE_EVERY, RepairFigure, RepairMeter
-from .video_writers import check_output, open_writer
+from .writers import check_output, open_writer
 
-FORMATS = ("mp4", "gif", "webm", "frames")
-MAX_SIDE = 4096
 GRID_GAP = 2  # dark cells between grid panels; even, so it never flips the frame's parity
 
 
-# ---------------------------------------------------------------------------- options
-
-def parse_size(text: str | int | tuple[int, int]) -> tuple[int, int]:
-    """'256' -> (256, 256); '512x288' -> (width 512, height 288)."""
-    if isinstance(text, int):
-        w = h = text
-    elif isinstance(text, tuple):
-        w, h = text
-    else:
-        parts = str(text).lower().split("x")
-        try:
-            nums = [int(p) for p in parts]
-        except ValueError:
-            raise RecordError(f"bad size {text!r}: use N or WIDTHxHEIGHT, e.g. 256 or 512x288") from None
-        if len(nums) not in (1, 2):
-            raise RecordError(f"bad size {text!r}: use N or WIDTHxHEIGHT, e.g. 256 or 512x288")
-        w, h = nums[0], nums[-1]
-    if not (8 <= w <= MAX_SIDE and 8 <= h <= MAX_SIDE):
-        raise RecordError(f"size {w}x{h} is out of range: each side must be from 8 to {MAX_SIDE}")
-    return w, h
-
-
-def format_for(out: Path, fmt: str | None) -> str:
-    """--format wins; otherwise the extension decides, and no extension means a frames directory."""
-    if fmt:
-        if fmt not in FORMATS:
-            raise RecordError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-        return fmt
-    ext = out.suffix.lower().lstrip(".")
-    if ext in ("mp4", "gif", "webm"):
-        return ext
-    if not ext:
-        return "frames"
-    raise RecordError(f"cannot tell the format from {out.name!r}; use .mp4, .gif, .webm, a directory, or --format")
-
-
-def _check_int(name: str, value: int, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
-        bound = f"from {lo} to {hi}" if hi is not None else f">= {lo}"
-        raise RecordError(f"{name} must be a whole number {bound}, got {value!r}")
-    return value
-
-
-# ---------------------------------------------------------------------------- writers
 # ---------------------------------------------------------------------------- models
 
 @dataclass
@@ -220,11 +174,11 @@ def record(model: NCA | str | Path, out: str | Path, *, size: int | str | tuple[
     nothing is written in that case.
     """
     width, height = parse_size(size)
-    _check_int("steps", steps, 1)
-    _check_int("steps per frame", steps_per_frame, 1, steps)
-    _check_int("fps", fps, 1, 120)
-    _check_int("scale", scale, 1, 16)
-    _check_int("seed", seed, 0, 2**63 - 1)
+    check_int("steps", steps, 1)
+    check_int("steps per frame", steps_per_frame, 1, steps)
+    check_int("fps", fps, 1, 120)
+    check_int("scale", scale, 1, 16)
+    check_int("seed", seed, 0, 2**63 - 1)
     schedule = validate_schedule([d if isinstance(d, Damage) else parse_damage(d) for d in damage], steps)
     sources = [model, *grid]
 
@@ -308,69 +262,3 @@ def _unique(labels: list[str]) -> list[str]:
         seen[label] = seen.get(label, 0) + 1
         result.append(label if labels.count(label) == 1 else f"{label} #{seen[label]}")
     return result
-
-
-# ---------------------------------------------------------------------------- CLI
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "record", help="render a video of a model growing and repairing damage",
-        description="Render a video of a texture growing from the seed, with optional damage and repair.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="damage specs (x, y: fractions of width and height; r: of the shorter side):\n"
-               "  circle@600:x=0.5,y=0.5,r=0.25   erase a disc back to the seed\n"
-               "  half@1200:side=left             erase a half (left, right, top, bottom)\n"
-               "  noise@1800:r=0.3                fill a disc with noise (x, y, r, amp)\n"
-               "  reset@2400                      everything back to the seed\n"
-               "example: nca record runs/leopard --out leopard.mp4 --damage circle@600 --overlay")
-    p.add_argument("model", help="checkpoint file, run directory or model bundle directory")
-    p.add_argument("--out", "-o", required=True, help="output file (.mp4, .gif, .webm) or directory (frames)")
-    p.add_argument("--size", default="256", help="grid size N or WIDTHxHEIGHT in cells (default 256)")
-    p.add_argument("--steps", type=int, default=1200, help="NCA steps to run (default 1200)")
-    p.add_argument("--steps-per-frame", type=int, default=4, help="steps between frames (default 4)")
-    p.add_argument("--fps", type=int, default=30, help="frames per second (default 30)")
-    p.add_argument("--seed", type=int, default=0, help="random seed: same seed, same frames on CPU (default 0)")
-    p.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscaling factor (default 1)")
-    p.add_argument("--format", choices=FORMATS, help="default: from the --out extension")
-    p.add_argument("--overlay", action="store_true", help="draw the step counter (and model names)")
-    p.add_argument("--damage", action="extend", nargs="+", default=[], metavar="SPEC",
-                   help="damage event(s) KIND@STEP[:key=value,...]; repeatable (default: none)")
-    p.add_argument("--grid", action="extend", nargs="+", default=[], metavar="MODEL",
-                   help="more models rendered side by side, same seed and damage (default: none)")
-    p.add_argument("--angle", type=float, default=0.0, help="rotate the texture by this many degrees (default 0)")
-    p.add_argument("--no-repair", action="store_true", help="skip the repair figure (no VGG)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    p.set_defaults(func=run_cli)
-    return p
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    try:
-        result = record(
-            args.model, args.out, size=args.size, steps=args.steps, steps_per_frame=args.steps_per_frame,
-            fps=args.fps, seed=args.seed, scale=args.scale, format=args.format, overlay=args.overlay,
-            damage=args.damage, grid=args.grid, device=args.device, angle=np.deg2rad(args.angle).item(),
-            repair=not args.no_repair, progress=not args.quiet)
-    except (RecordError, DamageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted; nothing written", file=sys.stderr)
-        return 130
-    print(result.summary())
-    for figure in result.repairs:
-        print(f"repair {figure}")
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m nca.record ...` works before the `nca` CLI wires the subcommand in."""
-    parser = argparse.ArgumentParser(prog="nca")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["record", *(argv if argv is not None else sys.argv[1:])])
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
