@@ -66,7 +66,7 @@ def main() -> int:
             ckpt = Path(tmp) / name / "checkpoint.pt"
             save_checkpoint(ckpt, random_model(c, h, scale=0.01), TrainConfig(), {})
             export(ckpt, bundles, name=name, thumbnail_steps=1)
-        roots = {"/js/": REPO / "web" / "static" / "js", "/bundles/": bundles}
+        roots = {"/js/": REPO / "exporter" / "js", "/bundles/": bundles}
 
         def handle(route):
             path = route.request.url[len(ORIGIN):]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from nca.checkpoint import CheckpointError, load_checkpoint
 from nca.files import write_atomic
@@ -46,13 +47,15 @@ def default_name(checkpoint_file: Path) -> str:
 
 
 def export(checkpoint_or_dir: str | Path, out_dir: str | Path = STUDIO_MODELS, name: str | None = None,
-           html: str | Path | None = None, thumbnail_steps: int = THUMBNAIL_STEPS, force: bool = False) -> Path:
+           html: str | Path | None = None, thumbnail_steps: int = THUMBNAIL_STEPS, force: bool = False,
+           studio: dict[str, Any] | None = None) -> Path:
     """Export a checkpoint (file, run directory or bundle directory) to `out_dir/<name>/` (by default
     the studio's models folder, where `nca serve` lists it).
 
     Returns the bundle directory. With `html`, also writes a standalone single-file page there.
-    An existing bundle of that name is replaced only with `force`. Nothing is written unless
-    every stage succeeds.
+    An existing bundle of that name is replaced only with `force`. `studio` is the studio's own
+    metadata of a model it trained (title, job_id, preset, created), written as studio.json.
+    Nothing is written unless every stage succeeds.
     """
     if name is not None:
         validate_name(name)
@@ -76,7 +79,7 @@ def export(checkpoint_or_dir: str | Path, out_dir: str | Path = STUDIO_MODELS, n
     if bundle_dir.exists() and not force:
         raise ExportError(f"{bundle_dir} already exists: pass --force to replace it, or choose another --name")
     try:
-        write_bundle(bundle_dir, ckpt, info, sources, thumb)
+        write_bundle(bundle_dir, ckpt, info, sources, thumb, studio)
         if page is not None:
             write_atomic(Path(html), page)
     except OSError as exc:

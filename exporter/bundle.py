@@ -8,6 +8,7 @@ Layout of <out>/<name>/:
   seed.frag       reset to the seed or to noise
   thumbnail.png   texture grown by the PyTorch model (+ the style image)
   checkpoint.pt   byte copy of the source checkpoint: nca.checkpoint.load_checkpoint(bundle_dir) works
+  studio.json     only for models trained in the studio: its display title, job id, preset, creation time
 
 Everything is written into a hidden temporary sibling directory which is renamed into place
 at the end, so an interrupted or failed export never leaves a half-written bundle behind.
@@ -40,6 +41,7 @@ SCHEMA = "nca-studio/model-bundle"
 SCHEMA_VERSION = 1
 MODEL_JSON = "model.json"
 THUMBNAIL = "thumbnail.png"
+STUDIO_JSON = "studio.json"
 TRAINING_KEYS = ("style_sha256", "style_name", "style_size", "iterations", "final_loss", "wall_time", "device",
                  "selected_iteration")
 
@@ -78,13 +80,16 @@ def model_json(ckpt: Checkpoint, packed: PackedModel, name: str) -> dict[str, An
 
 
 def write_bundle(bundle_dir: Path, ckpt: Checkpoint, info: dict[str, Any], sources: dict[str, str],
-                 thumb: Image.Image) -> Path:
-    """Create `bundle_dir` (replacing an older bundle of the same name) all at once."""
+                 thumb: Image.Image, studio: dict[str, Any] | None = None) -> Path:
+    """Create `bundle_dir` (replacing an older bundle of the same name) all at once; with `studio`,
+    its studio.json too."""
     with replacing(bundle_dir, directory=True) as tmp:
         for program, (file, _) in PROGRAMS.items():
             (tmp / file).write_text(sources[program], encoding="utf-8")
         thumb.save(tmp / THUMBNAIL)
         shutil.copyfile(ckpt.path, tmp / CHECKPOINT_NAME)
+        if studio is not None:
+            (tmp / STUDIO_JSON).write_text(json.dumps(studio, indent=2) + "\n", encoding="utf-8")
         # model.json last: a reader that finds it can trust the rest is there.
         (tmp / MODEL_JSON).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return bundle_dir

@@ -1,8 +1,9 @@
 """The standalone single-file HTML export: the engine, the bundle and a small UI in one page.
 
 No server and no network: the model and the rendered GLSL are embedded as JSON, and the two
-ES modules of the studio (web/static/js/gl.js, nca.js) are inlined into one module script with
-their import/export keywords removed, so the file works when opened from disk (file://).
+engine modules (exporter/js/gl.js, nca.js; the studio page imports the same files) are inlined
+into one module script with their import/export keywords removed, so the file works when opened
+from disk (file://).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-JS_DIR = Path(__file__).resolve().parent.parent / "web" / "static" / "js"
+# The engine's ES modules: owned here, below both the standalone page and the web app that serves them.
+ENGINE_DIR = Path(__file__).resolve().parent / "js"
 TEMPLATE = Path(__file__).resolve().parent / "standalone.html.j2"
 
 _IMPORT = re.compile(r"^import\s[^;]*;[ \t]*\n", re.MULTILINE)  # may span lines: import {\n a,\n} from '...';
@@ -33,7 +35,7 @@ def script_json(value: Any) -> str:
 
 
 def standalone_html(info: dict[str, Any], sources: dict[str, str], title: str | None = None) -> str:
-    engine = "\n".join(inline_module((JS_DIR / f).read_text(encoding="utf-8")) for f in ("gl.js", "nca.js"))
+    engine = "\n".join(inline_module((ENGINE_DIR / f).read_text(encoding="utf-8")) for f in ("gl.js", "nca.js"))
     if "</script" in engine.lower():  # would end the inline <script> element early
         raise ValueError("the engine's JavaScript contains '</script': it cannot be inlined")
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True, keep_trailing_newline=True)

@@ -20,7 +20,7 @@ from .pack import PackedModel
 # shaders/ sits at the top of the repository and installs as a package of its own, beside this one.
 SHADERS_DIR = Path(shaders.__file__).resolve().parent
 
-# Rendered file name -> template name. The engine (web/static/js/nca.js) looks these up in
+# Rendered file name -> template name. The engine (exporter/js/nca.js) looks these up in
 # model.json["shaders"], so renaming a file here needs no change in JavaScript.
 PROGRAMS = {
     "update": ("update.frag", "update.frag.j2"),

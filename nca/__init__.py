@@ -4,6 +4,7 @@
     result = nca.train("leopard.png", "runs/leopard", preset="quick")
     report = nca.evaluate(result.checkpoint)
     nca.record("runs/leopard", "leopard.mp4", damage=["circle@600:r=0.25"])
+    rows = nca.sweep(["leopard.png"], "sweeps/leopard", seeds=[0, 1, 2])   # needs Ray
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _EXPORTS = {
     "NCA": "model", "pick_device": "model", "to_rgb": "model",
     "RecordResult": "record", "record": "record",
     "RunResult": "train", "train": "train",
+    "sweep": "sweep",
 }
 
 __all__ = sorted(_EXPORTS)

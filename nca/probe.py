@@ -23,12 +23,7 @@ PROBE_STEPS = (500, 1000, 2000)
 def probe_score(losses: dict[int, float]) -> float:
     """What checkpoint selection minimises: the worst probed loss, times the factor by which the
     loss still rises from the first probed step to the last (1 if it does not rise).
-
-    The worst loss alone kept checkpoints whose texture was still changing at step 2000: a
-    default leopard run (2 threads) kept iteration 900, probed 0.0106 / 0.0129 / 0.0158, and its
-    rollouts went on to thicker, joined spots (style ratio +31% from step 500 to 5000). Scored
-    this way the run keeps iteration 500 instead (probe 0.0219 / 0.0231 / 0.0184), which holds
-    (-5%). A rise inside the probe's horizon tends to go on past it."""
+    A rise inside the probe's horizon tends to go on past it (docs/quality-notes.md)."""
     values = list(losses.values())
     if not values or not all(math.isfinite(v) for v in values):
         return math.inf
@@ -47,7 +42,7 @@ def probe_losses(model: NCA, style_loss: StyleLoss, grid: int, steps: tuple[int,
 
     Uses its own random generators, so probing in the middle of a run leaves the run's
     random streams (and so its reproducibility) untouched. `step` may be training's compiled
-    version of `fused_step` (2.2x faster on 2 CPU cores: ~12 s for 4 x 64x64 x 2000 steps)."""
+    version of `fused_step`."""
     device = model.w1.device
     mask_gen = torch.Generator(device=device).manual_seed(seed)
     loss_gen = torch.Generator().manual_seed(seed)

@@ -11,7 +11,7 @@ from .model import fused_step
 
 
 def make_stepper(device: torch.device, compile_step: bool | None, quiet: bool) -> Callable[..., torch.Tensor]:
-    """torch.compile the step where it pays (measured ~1.5x on 2 CPU cores); fall back to eager."""
+    """torch.compile the step where it pays (bench/train_speed.py measures it); fall back to eager."""
     if compile_step is False or device.type == "mps":
         return fused_step
     if compile_step is None and device.type not in ("cpu", "cuda"):

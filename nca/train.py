@@ -1,21 +1,20 @@
 """Sample-pool training of a texture NCA against a VGG style loss.
 
-Read top to bottom: `train()` sets up a run directory, then each iteration
-  1. samples a batch from the pool (one sample reset to the seed now and then,
+Read top to bottom: `train()` sets up a run directory (nca/rundir.py), then each iteration
+  1. samples a batch from the pool (nca/pool.py: one sample reset to the seed now and then,
      some samples damaged so the texture learns to repair),
   2. rolls it out for a random number of steps,
   3. scores the RGB channels with the style loss plus an overflow penalty,
   4. normalises each parameter's gradient, takes an Adam step,
   5. writes the batch back to the pool.
 A non-finite loss is discarded (learning rate lowered, event logged), never checkpointed.
-With `probe_every` set, the second part of the run probes the model's long rollouts now and
-then (nca/probe.py) and `checkpoint.pt` holds the best probed weights; the latest weights,
-which `--resume` continues from, live in `resume.pt`.
+With `probe_every` set, checkpoint.pt holds the best probed weights (nca/selection.py); the
+latest weights, which `--resume` continues from, live in resume.pt. The run ends with a short
+evaluation and its verdict (nca/evaluate.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import random
@@ -31,34 +30,22 @@ import numpy as np
 import torch
 
 from . import previews
-from .checkpoint import (
-    CHECKPOINT_NAME,
-    RESUME_NAME,
-    CheckpointError,
-    atomic_save,
-    cpu_copy,
-    load_checkpoint,
-    save_checkpoint,
-    update_meta,
-)
+from .checkpoint import cpu_copy, load_checkpoint, save_checkpoint
 from .config import ModelConfig, TrainConfig
 from .config import preset as get_preset
 from .evaluate import check
 from .image import image_to_tensor, load_style
 from .model import NCA, fire_mask, pick_device
-from .probe import probe_losses, probe_score
+from .pool import SamplePool
 from .progress import progress_bar
+from .rundir import RunDir, TrainingError
 from .runlock import LOCK_NAME, RunLockedError, run_lock
+from .selection import CheckpointSelection
 from .stepper import make_stepper
 from .verdict import describe
 from .vgg import StyleLoss, VGGFeatures
 
 MAX_BAD_STEPS = 8  # consecutive non-finite losses before the run gives up
-EVALUATION_NAME = "evaluation.json"  # the closing check, also in checkpoint.pt's meta["evaluation"]
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on; the message is one line for the user."""
 
 
 @dataclass
@@ -71,20 +58,6 @@ class RunResult:
     status: str  # "finished" or "cancelled"
     selected_iteration: int | None = None  # the probed iteration checkpoint.pt holds (None: the last)
     evaluation: dict[str, Any] | None = None  # the closing check's figures and verdict (nca.evaluate.check)
-
-
-def _damage(x: torch.Tensor, seed_state: torch.Tensor, count: int, gen: torch.Generator) -> None:
-    """Reset a random disc (radius 10-40% of the grid) to the seed in the last `count` samples, in place."""
-    _, _, h, w = x.shape
-    yy, xx = torch.meshgrid(torch.arange(h, device=x.device), torch.arange(w, device=x.device), indexing="ij")
-    for i in range(x.shape[0] - count, x.shape[0]):
-        cy, cx, r = torch.rand(3, generator=gen).tolist()
-        radius = (0.1 + 0.3 * r) * min(h, w)
-        # wrap-around distance: the grid is a torus, so discs cross edges too
-        dy = torch.remainder(yy - cy * h + h / 2, h) - h / 2
-        dx = torch.remainder(xx - cx * w + w / 2, w) - w / 2
-        disc = (dx.square() + dy.square()) < radius * radius
-        x[i][:, disc] = seed_state[0][:, disc]
 
 
 def _overflow(x: torch.Tensor) -> torch.Tensor:
@@ -151,22 +124,18 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
            train_config: TrainConfig | None, device: str, resume: bool,
            progress: Callable[[dict[str, Any]], None] | None, should_stop: Callable[[], bool] | None,
            quiet: bool, compile_step: bool | None, **overrides: Any) -> RunResult:
+    run = RunDir(out)
     if resume:
-        model_cfg, train_cfg, start = _resume_configs(out, overrides.get("iterations"))
+        model_cfg, train_cfg, start = run.resume_settings(overrides)
     else:
         pm, pt = get_preset(preset, **overrides)
-        model_cfg = model_config or pm
-        train_cfg = train_config or pt
-        start = 0
+        model_cfg, train_cfg, start = model_config or pm, train_config or pt, 0
     dev = pick_device(device)
     if train_cfg.threads:
         torch.set_num_threads(train_cfg.threads)
-
     style_img, style_hash = load_style(style_image, train_cfg.style_size)
     if resume:
-        old = load_checkpoint(out / CHECKPOINT_NAME)
-        if old.meta.get("style_sha256") not in (None, style_hash):
-            raise TrainingError("--resume was given a different style image than the run was trained on")
+        run.check_style(style_hash)
     style_img.save(out / "style.png")
     style = image_to_tensor(style_img).to(dev)
 
@@ -175,7 +144,6 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     np.random.seed(train_cfg.seed)
     cpu_gen = torch.Generator().manual_seed(train_cfg.seed)
     dev_gen = torch.Generator(device=dev).manual_seed(train_cfg.seed + 1)
-
     model = NCA(model_cfg).to(dev)
     vgg = VGGFeatures(train_cfg.vgg_weights or None, pool=train_cfg.vgg_pool).to(dev)
     style_loss = StyleLoss(vgg, style, kind=train_cfg.loss, layer_weights=train_cfg.layer_weights,
@@ -183,36 +151,11 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(
         optimizer, milestones=list(train_cfg.lr_decay_at), gamma=train_cfg.lr_decay)
-    seed_state = model.seed(1, train_cfg.grid, train_cfg.grid)
-    with torch.no_grad():
-        pool = model.seed(train_cfg.pool_size, train_cfg.grid, train_cfg.grid,
-                          noise=train_cfg.seed_noise, generator=dev_gen)
-    lr_scale = 1.0
-    elapsed_before = 0.0
-    best: dict[str, Any] | None = None  # the best probe so far: iteration, score, losses, weights
-
+    pool = SamplePool(model, train_cfg, dev_gen)
+    selection = CheckpointSelection(train_cfg)
+    state = _State()
     if resume:
-        try:
-            state = torch.load(out / RESUME_NAME, map_location="cpu", weights_only=True)
-            # checkpoint.pt may hold an earlier, selected iteration; training goes on from the latest.
-            model.load_state_dict(state.get("model", old.state_dict))
-            best = state.get("best")
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            pool = state["pool"].to(dev, torch.float32)
-            if pool.shape != (train_cfg.pool_size, model_cfg.channels, train_cfg.grid, train_cfg.grid):
-                raise ValueError("pool of another shape")
-            cpu_gen.set_state(state["cpu_rng"])
-            if dev.type == "cpu":
-                dev_gen.set_state(state["dev_rng"])
-            lr_scale = float(state.get("lr_scale", 1.0))
-            elapsed_before = float(state.get("wall_time", 0.0))
-        except Exception as exc:  # noqa: BLE001 - truncated, foreign or incomplete: one message, nothing changed
-            raise TrainingError(f"cannot resume: {RESUME_NAME} in {out.name} is damaged or incomplete "
-                                f"({exc.__class__.__name__}); start a new run or restore the file") from None
-        _truncate_metrics(out / "metrics.jsonl", start)
-    else:
-        (out / "metrics.jsonl").unlink(missing_ok=True)
+        _restore(run, state, model, optimizer, scheduler, pool, selection, cpu_gen, dev_gen, dev)
 
     run_meta = {
         "style_sha256": style_hash,
@@ -224,25 +167,22 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     }
     style_u8 = _style_to_uint8(style)
 
-    def checkpoint(iteration: int, last_loss: float, elapsed: float) -> None:
-        meta = dict(run_meta, iterations=iteration, final_loss=last_loss, wall_time=round(elapsed, 2),
-                    saved=time.strftime("%Y-%m-%dT%H:%M:%S"))
-        if best is not None:
-            meta.update(selected_iteration=best["iteration"], probe_losses=best["losses"])
-        save_checkpoint(out / CHECKPOINT_NAME, model, train_cfg, meta, style_image=style_u8,
-                        weights=best["state"] if best is not None else None)
-        atomic_save({
+    def save(iteration: int, elapsed: float) -> None:
+        meta = dict(run_meta, iterations=iteration, final_loss=state.last_loss, wall_time=round(elapsed, 2),
+                    saved=time.strftime("%Y-%m-%dT%H:%M:%S"), **selection.meta())
+        save_checkpoint(run.checkpoint, model, train_cfg, meta, style_image=style_u8, weights=selection.weights)
+        run.save_resume({
             "iteration": iteration,
             "model": cpu_copy(model.state_dict()),
-            "best": best,
+            "best": selection.best,
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
-            "pool": pool.detach().to("cpu", torch.float16),  # half the disk; the pool is only a warm start
+            "pool": pool.states.detach().to("cpu", torch.float16),  # half the disk; the pool is only a warm start
             "cpu_rng": cpu_gen.get_state(),
             "dev_rng": dev_gen.get_state() if dev.type == "cpu" else torch.zeros(0, dtype=torch.uint8),
-            "lr_scale": lr_scale,
+            "lr_scale": state.lr_scale,
             "wall_time": elapsed,
-        }, out / RESUME_NAME)
+        })
 
     if not quiet:
         print(f"NCA: {model_cfg.channels} channels, {model_cfg.hidden} hidden, "
@@ -252,176 +192,165 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
 
     step = make_stepper(dev, compile_step if compile_step is not None else (train_cfg.iterations - start >= 100), quiet)
     bar = progress_bar(train_cfg.iterations, initial=start, enabled=not quiet)
-    metrics = (out / "metrics.jsonl").open("a")
+    metrics = run.open_metrics(start, resume)
     t0 = time.perf_counter()
-    last_loss = float("nan")
-    bad_in_a_row = 0
-    iteration = start
-    status = "finished"
-    last_preview = time.perf_counter()
+    iteration, status, last_preview = start, "finished", t0
     try:
         while iteration < train_cfg.iterations:
             if should_stop is not None and should_stop():
                 status = "cancelled"
                 break
             it_start = time.perf_counter()
-            idx = torch.randperm(train_cfg.pool_size, generator=cpu_gen)[: train_cfg.batch].to(dev)
-            x = pool[idx].clone()
-            if iteration % train_cfg.seed_reset_every == 0:
-                x[:1] = seed_state
-            if train_cfg.damage_samples:
-                _damage(x, seed_state, train_cfg.damage_samples, cpu_gen)
+            idx, x = pool.sample(iteration, cpu_gen)
             n_steps = int(torch.randint(train_cfg.steps_min, train_cfg.steps_max + 1, (1,), generator=cpu_gen))
-
-            free_steps = max(n_steps - train_cfg.grad_steps, 0) if train_cfg.grad_steps else 0
-            with torch.no_grad():
-                frozen = model._fused_kernel(0.0)
-                for _ in range(free_steps):
-                    x = step(x, fire_mask(x, model_cfg.fire_rate, dev_gen), frozen, model.b1, model.w2)
-            kernel = model._fused_kernel(0.0)
-            for _ in range(n_steps - free_steps):
-                x = step(x, fire_mask(x, model_cfg.fire_rate, dev_gen), kernel, model.b1, model.w2)
-
+            x = _rollout(model, x, n_steps, train_cfg, step, dev_gen)
             rgb = x[:, :3] + 0.5  # unclamped, so gradients flow; the overflow term keeps it in range
-            s_loss = style_loss(rgb, generator=cpu_gen)
-            o_loss = _overflow(x)
+            s_loss, o_loss = style_loss(rgb, generator=cpu_gen), _overflow(x)
             loss = s_loss + train_cfg.overflow_weight * o_loss
-
-            optimizer.zero_grad(set_to_none=True)
-            loss_value = float(loss.detach())
-            finite = math.isfinite(loss_value)
-            if finite:
-                loss.backward()
-                finite = _normalise_gradients(model)
-            if not finite:
-                # Discard the step: no optimizer update, no pool write, a lower learning rate.
-                bad_in_a_row += 1
-                lr_scale *= 0.5
-                for group in optimizer.param_groups:
-                    group["lr"] *= 0.5
-                metrics.write(json.dumps({"iteration": iteration, "event": "non_finite_loss",
-                                          "lr": optimizer.param_groups[0]["lr"]}) + "\n")
-                metrics.flush()
-                if bad_in_a_row >= MAX_BAD_STEPS:
-                    raise TrainingError(
-                        f"loss was not finite {bad_in_a_row} times in a row at iteration {iteration}; "
-                        "try a lower --lr (the last good checkpoint is kept)")
+            if not _learn(loss, model, optimizer):
+                _discard_step(state, optimizer, iteration, metrics)
                 continue
-            bad_in_a_row = 0
-            optimizer.step()
+            state.bad_in_a_row = 0
             scheduler.step()
-            with torch.no_grad():
-                pool[idx] = x.detach()
+            pool.write_back(idx, x)
             iteration += 1
-            last_loss = loss_value
+            state.last_loss = float(loss.detach())
 
             now = time.perf_counter()
-            elapsed = elapsed_before + now - t0
+            elapsed = state.elapsed_before + now - t0
             rate = (iteration - start) / (now - t0) if now > t0 else 0.0
-            bar.set_postfix_str(f"loss {loss_value:.4g}", refresh=False)
+            bar.set_postfix_str(f"loss {state.last_loss:.4g}", refresh=False)
             bar.update(1)
-            record = {"iteration": iteration, "loss": loss_value, "style": float(s_loss.detach()), "overflow": float(o_loss.detach()),
-                      "lr": optimizer.param_groups[0]["lr"], "steps": n_steps, "seconds": round(now - it_start, 4),
-                      "time": round(elapsed, 3)}
+            record = {"iteration": iteration, "loss": state.last_loss, "style": float(s_loss.detach()),
+                      "overflow": float(o_loss.detach()), "lr": optimizer.param_groups[0]["lr"], "steps": n_steps,
+                      "seconds": round(now - it_start, 4), "time": round(elapsed, 3)}
             metrics.write(json.dumps(record) + "\n")
             if progress is not None:
                 eta = (train_cfg.iterations - iteration) / rate if rate > 0 else None
                 progress(dict(record, iterations=train_cfg.iterations, it_per_s=rate, eta_s=eta))
-            if _probe_due(train_cfg, iteration):
-                losses = probe_losses(model, style_loss, train_cfg.grid, noise=train_cfg.seed_noise, step=step)
-                score = probe_score(losses)
-                kept = math.isfinite(score) and (best is None or score < best["score"])
-                by_step = {str(k): v for k, v in losses.items()}  # JSON and torch.save keys
-                if kept:
-                    best = {"iteration": iteration, "score": score, "losses": by_step,
-                            "state": cpu_copy(model.state_dict())}
-                metrics.write(json.dumps({"iteration": iteration, "event": "probe", "score": score, "kept": kept,
-                                          "losses": by_step}) + "\n")
+            if selection.due(iteration):
+                metrics.write(json.dumps(selection.probe(iteration, model, style_loss, step)) + "\n")
             if iteration % train_cfg.checkpoint_every == 0 or iteration == train_cfg.iterations:
                 metrics.flush()
-                checkpoint(iteration, last_loss, elapsed)
+                save(iteration, elapsed)
             if iteration % train_cfg.preview_every == 0 or (progress is not None and now - last_preview > 5.0):
                 last_preview = now
-                path = previews.write_pool_preview(out, x.detach())
-                previews.write_loss_curve(out)
-                if progress is not None:
-                    progress({"iteration": iteration, "preview": str(path)})
+                _preview(out, x, progress, iteration)
     except KeyboardInterrupt:
-        if iteration > start and math.isfinite(last_loss):
-            checkpoint(iteration, last_loss, elapsed_before + time.perf_counter() - t0)
+        if iteration > start and math.isfinite(state.last_loss):
+            save(iteration, state.elapsed_before + time.perf_counter() - t0)
         raise
     finally:
         metrics.close()
         bar.close()
 
-    wall = elapsed_before + time.perf_counter() - t0
-    if iteration > start or not (out / CHECKPOINT_NAME).exists():
-        checkpoint(iteration, last_loss, wall)
-    previews.write_loss_curve(out)
-    if best is not None:
-        model.load_state_dict(best["state"])  # the preview shows the model the run hands on
-    previews.write_rollout_preview(out, model, size=2 * train_cfg.grid)
-    if not quiet:
-        kept = f" (kept iteration {best['iteration']}: steadiest long rollout)" if best is not None else ""
-        print(f"{status}: {iteration} iterations, final loss {last_loss:.4g}, {wall:.0f} s -> {out / CHECKPOINT_NAME}{kept}",
-              file=sys.stderr)
-    evaluation = None
-    if train_cfg.check_steps and status == "finished":
-        if progress is not None:
-            progress({"iteration": iteration, "phase": "evaluating"})
-        evaluation = check(load_checkpoint(out / CHECKPOINT_NAME), device=dev.type, vgg=vgg)
-        update_meta(out / CHECKPOINT_NAME, evaluation=evaluation)
-        (out / EVALUATION_NAME).write_text(json.dumps(evaluation, indent=1) + "\n")
-        if not quiet:
-            ratio = evaluation["steps"][str(max(train_cfg.check_steps))]["style_ratio"]
-            print(f"verdict: {describe(evaluation)} (style ratio {ratio:.4f} at step {max(train_cfg.check_steps)}; "
-                  f"nca evaluate {out} for more)", file=sys.stderr)
-    return RunResult(out, out / CHECKPOINT_NAME, iteration, last_loss, wall, status,
-                     best["iteration"] if best is not None else None, evaluation)
+    wall = state.elapsed_before + time.perf_counter() - t0
+    if iteration > start or not run.checkpoint.exists():
+        save(iteration, wall)
+    return _finish(run, model, selection, vgg, dev, train_cfg, RunResult(
+        out, run.checkpoint, iteration, state.last_loss, wall, status, selection.iteration), progress, quiet)
 
 
-def _probe_due(cfg: TrainConfig, iteration: int) -> bool:
-    if not cfg.probe_every or iteration < math.ceil(cfg.probe_from * cfg.iterations):
+@dataclass
+class _State:
+    """What the loop carries from one iteration to the next besides the model and the pool."""
+
+    last_loss: float = float("nan")
+    bad_in_a_row: int = 0
+    lr_scale: float = 1.0  # product of the halvings after non-finite losses
+    elapsed_before: float = 0.0  # seconds trained before a resume
+
+
+def _restore(run: RunDir, state: _State, model: NCA, optimizer, scheduler, pool: SamplePool,
+             selection: CheckpointSelection, cpu_gen: torch.Generator, dev_gen: torch.Generator,
+             dev: torch.device) -> None:
+    """Load resume.pt into the freshly built training objects; a damaged file changes nothing."""
+    saved = run.load_resume()
+    try:
+        # checkpoint.pt may hold an earlier, selected iteration; training goes on from the latest.
+        model.load_state_dict(saved.get("model", load_checkpoint(run.checkpoint).state_dict))
+        selection.best = saved.get("best")
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        states = saved["pool"].to(dev, torch.float32)
+        if states.shape != pool.states.shape:
+            raise ValueError("pool of another shape")
+        pool.states = states
+        cpu_gen.set_state(saved["cpu_rng"])
+        if dev.type == "cpu":
+            dev_gen.set_state(saved["dev_rng"])
+        state.lr_scale = float(saved.get("lr_scale", 1.0))
+        state.elapsed_before = float(saved.get("wall_time", 0.0))
+    except Exception as exc:  # noqa: BLE001 - foreign or incomplete: one message, nothing changed
+        raise run.damaged(exc) from None
+
+
+def _rollout(model: NCA, x: torch.Tensor, n_steps: int, cfg: TrainConfig, step, generator) -> torch.Tensor:
+    """`n_steps` masked updates; with grad_steps set, the earlier ones run without autograd."""
+    free_steps = max(n_steps - cfg.grad_steps, 0) if cfg.grad_steps else 0
+    with torch.no_grad():
+        frozen = model._fused_kernel(0.0)
+        for _ in range(free_steps):
+            x = step(x, fire_mask(x, model.cfg.fire_rate, generator), frozen, model.b1, model.w2)
+    kernel = model._fused_kernel(0.0)
+    for _ in range(n_steps - free_steps):
+        x = step(x, fire_mask(x, model.cfg.fire_rate, generator), kernel, model.b1, model.w2)
+    return x
+
+
+def _learn(loss: torch.Tensor, model: NCA, optimizer: torch.optim.Optimizer) -> bool:
+    """Backpropagate, normalise and step; False (and no step) when the loss or a gradient is not finite."""
+    optimizer.zero_grad(set_to_none=True)
+    if not math.isfinite(float(loss.detach())):
         return False
-    return iteration % cfg.probe_every == 0 or iteration == cfg.iterations
+    loss.backward()
+    if not _normalise_gradients(model):
+        return False
+    optimizer.step()
+    return True
 
 
-def run_progress(out: Path) -> tuple[int, int] | None:
-    """(iterations done, iterations asked for) of the run in `out`; None without a readable checkpoint."""
-    try:
-        ckpt = load_checkpoint(out / CHECKPOINT_NAME)
-        return int(ckpt.meta.get("iterations", 0)), ckpt.train_config.iterations
-    except (CheckpointError, TypeError, ValueError):
-        return None
+def _discard_step(state: _State, optimizer: torch.optim.Optimizer, iteration: int, metrics) -> None:
+    """A non-finite step: no update, no pool write, half the learning rate; gives up after MAX_BAD_STEPS."""
+    state.bad_in_a_row += 1
+    state.lr_scale *= 0.5
+    for group in optimizer.param_groups:
+        group["lr"] *= 0.5
+    event = {"iteration": iteration, "event": "non_finite_loss", "lr": optimizer.param_groups[0]["lr"]}
+    metrics.write(json.dumps(event) + "\n")
+    metrics.flush()
+    if state.bad_in_a_row >= MAX_BAD_STEPS:
+        raise TrainingError(f"loss was not finite {state.bad_in_a_row} times in a row at iteration {iteration}; "
+                            "try a lower --lr (the last good checkpoint is kept)")
 
 
-def _resume_configs(out: Path, iterations: int | None) -> tuple[ModelConfig, TrainConfig, int]:
-    ckpt_path = out / CHECKPOINT_NAME
-    if not ckpt_path.is_file() or not (out / RESUME_NAME).is_file():
-        raise TrainingError(f"nothing to resume in {out}: no {CHECKPOINT_NAME} and {RESUME_NAME}")
-    try:
-        ckpt = load_checkpoint(ckpt_path)
-    except CheckpointError as exc:
-        raise TrainingError(str(exc)) from None
-    train_cfg = ckpt.train_config
-    if iterations is not None:
-        train_cfg = dataclasses.replace(train_cfg, iterations=iterations)
-    start = int(ckpt.meta.get("iterations", 0))
-    if start >= train_cfg.iterations:
-        raise TrainingError(f"the run in {out} already has {start} of {train_cfg.iterations} iterations; "
-                            "pass a larger --iterations to continue")
-    return ckpt.model_config, train_cfg, start
+def _preview(out: Path, x: torch.Tensor, progress, iteration: int) -> None:
+    path = previews.write_pool_preview(out, x.detach())
+    previews.write_loss_curve(out)
+    if progress is not None:
+        progress({"iteration": iteration, "preview": str(path)})
 
 
-def _truncate_metrics(path: Path, iteration: int) -> None:
-    """Drop metric lines written after the checkpoint we resume from (they will be redone)."""
-    if not path.exists():
-        return
-    keep = []
-    for line in path.read_text().splitlines():
-        try:
-            if json.loads(line).get("iteration", 0) <= iteration:
-                keep.append(line)
-        except json.JSONDecodeError:
-            break  # a torn last line from a kill
-    path.write_text("".join(k + "\n" for k in keep))
+def _finish(run: RunDir, model: NCA, selection: CheckpointSelection, vgg: VGGFeatures, dev: torch.device,
+            cfg: TrainConfig, result: RunResult, progress, quiet: bool) -> RunResult:
+    """Previews of the model the run hands on, then the closing check and its verdict."""
+    previews.write_loss_curve(run.path)
+    if selection.weights is not None:
+        model.load_state_dict(selection.weights)  # the preview shows the model the run hands on
+    previews.write_rollout_preview(run.path, model, size=2 * cfg.grid)
+    if not quiet:
+        kept = f" (kept iteration {selection.iteration}: steadiest long rollout)" if selection.best is not None else ""
+        print(f"{result.status}: {result.iterations} iterations, final loss {result.final_loss:.4g}, "
+              f"{result.wall_time:.0f} s -> {run.checkpoint}{kept}", file=sys.stderr)
+    if not cfg.check_steps or result.status != "finished":
+        return result
+    if progress is not None:
+        progress({"iteration": result.iterations, "phase": "evaluating"})
+    result.evaluation = check(load_checkpoint(run.checkpoint), device=dev.type, vgg=vgg)
+    run.write_evaluation(result.evaluation)
+    if not quiet:
+        last = max(cfg.check_steps)
+        ratio = result.evaluation["steps"][str(last)]["style_ratio"]
+        print(f"verdict: {describe(result.evaluation)} (style ratio {ratio:.4f} at step {last}; "
+              f"nca evaluate {run.path} for more)", file=sys.stderr)
+    return result

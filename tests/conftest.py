@@ -26,15 +26,24 @@ def random_model(channels: int = 12, hidden: int = 96, seed: int = 0, scale: flo
     return model
 
 
+DEFAULT_META = {"style_sha256": "0" * 64, "iterations": 0, "final_loss": 0.0}
+
+
+def write_checkpoint(path: Path, model: NCA | None = None, *, train_config: TrainConfig | None = None,
+                     meta: dict | None = None, style: torch.Tensor | None = None, **random: float) -> Path:
+    """The one way tests make a checkpoint: `model` (default: random_model(**random)) saved at `path`
+    with a default TrainConfig and run metadata, optionally carrying a style image (H x W x 3 uint8)."""
+    save_checkpoint(path, model if model is not None else random_model(**random), train_config or TrainConfig(),
+                    DEFAULT_META if meta is None else meta, style_image=style)
+    return path
+
+
 @pytest.fixture
 def make_checkpoint(tmp_path):
-    """Write a checkpoint of a random model; returns its path."""
+    """Write a checkpoint of a random model under tmp_path; returns its path."""
 
     def _make(channels: int = 12, hidden: int = 96, seed: int = 0, name: str = "ckpt") -> Path:
-        model = random_model(channels, hidden, seed)
-        path = tmp_path / name / "checkpoint.pt"
-        save_checkpoint(path, model, TrainConfig(), {"style_sha256": "0" * 64, "iterations": 0, "final_loss": 0.0})
-        return path
+        return write_checkpoint(tmp_path / name / "checkpoint.pt", channels=channels, hidden=hidden, seed=seed)
 
     return _make
 

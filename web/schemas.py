@@ -8,8 +8,11 @@ from pydantic import BaseModel, Field
 
 from nca.verdict import VERDICTS
 
+from .jobs.model import PHASES, STATUSES
+
 Verdict = Literal[VERDICTS]  # type: ignore[valid-type]
-JobStatus = Literal["queued", "running", "finished", "failed", "cancelled", "interrupted"]
+JobStatus = Literal[STATUSES]  # type: ignore[valid-type]
+JobPhase = Literal[PHASES]  # type: ignore[valid-type]
 
 
 class ModelSummary(BaseModel):
@@ -38,7 +41,7 @@ class Job(BaseModel):
     preset: str
     options: dict[str, Any]
     status: JobStatus
-    phase: Literal["starting", "training", "evaluating", "exporting"] | None = None
+    phase: JobPhase | None = None
     created: str
     started: str | None = None
     ended: str | None = None

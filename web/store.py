@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from exporter.bundle import BUNDLE_NAME_RE, MODEL_JSON, SCHEMA
+from exporter.bundle import BUNDLE_NAME_RE, MODEL_JSON, SCHEMA, STUDIO_JSON
 
 MODEL_ID_RE = BUNDLE_NAME_RE  # a model id is the name its bundle was exported under
 # Files a browser may fetch from a bundle: model.json, the shaders, the thumbnail, the checkpoint.
 BUNDLE_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.(json|frag|png|pt)$")
-STUDIO_JSON = "studio.json"  # our own metadata beside a trained bundle (title, job, style)
 
 
 def valid_model_id(model_id: str) -> bool:
@@ -31,7 +30,7 @@ class ModelEntry:
     dir: Path
     bundled: bool
     info: dict[str, Any]  # model.json
-    studio: dict[str, Any]  # studio.json ({} for bundles that have none)
+    studio: dict[str, Any]  # studio.json: title, job_id, preset, created ({} for bundles that have none)
 
     @property
     def title(self) -> str:

@@ -19,7 +19,7 @@ from .errors import RecordError
 _LAZY = {"GRID_GAP": "render", "RecordResult": "render", "record": "render",
          "DamageError": "damage", "parse_damage": "damage"}
 
-__all__ = sorted([*_LAZY, "RecordError", "main"])
+__all__ = ["GRID_GAP", "DamageError", "RecordError", "RecordResult", "main", "parse_damage", "record"]
 
 
 def __getattr__(name: str) -> Any:

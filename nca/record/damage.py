@@ -1,7 +1,8 @@
 """Damage schedules for recordings: parse `KIND@STEP[:key=value,...]` specs, apply them to a state.
 
     circle@600:x=0.5,y=0.5,r=0.25   erase a disc back to the seed (x, y: centre as a fraction
-                                    of width / height; r: radius as a fraction of the shorter side)
+                                    of width / height; r: radius as a fraction of the shorter side;
+                                    it wraps around the edges: nca/disc.py)
     half@1200:side=left             erase the left (right, top, bottom) half back to the seed
     noise@1800:r=0.3                fill a disc (x, y default 0.5) with uniform noise in [-amp, amp]
     reset@2400                      the whole state back to the seed
@@ -17,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+
+from ..disc import disc_mask
 
 SIDES = ("left", "right", "top", "bottom")
 
@@ -114,12 +117,7 @@ def region_mask(damage: Damage, height: int, width: int) -> torch.Tensor:
         if side == "top":
             return rows < height // 2
         return rows >= height // 2
-    # A disc; distances measured between cell centres so the mask is symmetric.
-    cy, cx = float(p["y"]) * height, float(p["x"]) * width
-    radius = float(p["r"]) * min(height, width)
-    ys = torch.arange(height, dtype=torch.float32)[:, None] + 0.5
-    xs = torch.arange(width, dtype=torch.float32)[None, :] + 0.5
-    return (ys - cy) ** 2 + (xs - cx) ** 2 <= radius**2
+    return disc_mask(height, width, float(p["x"]), float(p["y"]), float(p["r"]))
 
 
 def apply_damage(damage: Damage, x: torch.Tensor, seed: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """The exported shaders against the PyTorch model, in real headless Chromium (WebGL2).
 
-The page is served from memory with Playwright's page.route: /js/* from web/static/js,
+The page is served from memory with Playwright's page.route: /js/* from the engine (exporter/js),
 /bundle/* from a freshly exported bundle. States travel as base64 float32, [y][x][c].
 """
 
@@ -23,7 +23,7 @@ from nca.model import to_rgb
 from tests.conftest import TEXTURES, random_model
 
 REPO = Path(__file__).resolve().parents[2]
-JS_DIR = REPO / "web" / "static" / "js"
+JS_DIR = REPO / "exporter" / "js"
 ORIGIN = "http://nca.test"
 
 HARNESS = """<!doctype html><meta charset="utf-8"><canvas id="c" width="64" height="64"></canvas>
@@ -190,9 +190,9 @@ def test_brush_and_reset(page, bundle_of):
     boot(page, 64, 32)
     page.evaluate("window.nca.fireRate = 1.0; window.nca.step(3)")
     before = read_state(page, 32, 64, 8)
-    page.evaluate("window.nca.paint(0.25, 0.5, 0.1, 'erase')")  # centre cell (16, 16), radius 6.4 cells
+    page.evaluate("window.nca.paint(0.25, 0.5, 0.1, 'erase')")  # centre cell (16, 16), radius 3.2 cells
     after = read_state(page, 32, 64, 8)
-    assert np.all(after[16, 16] == 0) and np.all(after[16, 12] == 0)
+    assert np.all(after[16, 16] == 0) and np.all(after[16, 14] == 0)
     assert np.array_equal(after[:, 40:], before[:, 40:])  # far away: untouched
     page.evaluate("window.nca.paint(0.0, 0.0, 0.05, 'noise')")  # wraps around the corner
     noisy = read_state(page, 32, 64, 8)

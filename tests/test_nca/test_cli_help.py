@@ -18,7 +18,7 @@ def options(name: str):
 
 
 def test_the_subcommands_are_all_there():
-    assert set(SUBCOMMANDS) == {"train", "evaluate", "export", "record", "serve"}
+    assert set(SUBCOMMANDS) == {"train", "evaluate", "export", "record", "sweep", "serve"}
 
 
 @pytest.mark.parametrize("name", sorted(SUBCOMMANDS))

@@ -3,22 +3,19 @@ import json
 import torch
 from PIL import Image
 
-from nca.checkpoint import save_checkpoint
 from nca.cli import main
 from nca.config import ModelConfig, TrainConfig
 from nca.image import image_to_tensor, load_style
 from nca.model import NCA
-from tests.conftest import TEXTURES
+from tests.conftest import TEXTURES, write_checkpoint
 
 
 def untrained_run(tmp_path, seed_noise=0.0):
     """A checkpoint whose model never moves from its seed (grey, or noise), carrying pebbles as its style."""
     style, _ = load_style(TEXTURES / "pebbles.png", 48)
     style_u8 = (image_to_tensor(style)[0].permute(1, 2, 0) * 255 + 0.5).to(torch.uint8)
-    model = NCA(ModelConfig())
-    path = tmp_path / "run" / "checkpoint.pt"
-    save_checkpoint(path, model, TrainConfig(seed_noise=seed_noise), {"style_sha256": "0" * 64, "iterations": 0, "final_loss": 0.0},
-                    style_image=style_u8)
+    path = write_checkpoint(tmp_path / "run" / "checkpoint.pt", NCA(ModelConfig()),
+                            train_config=TrainConfig(seed_noise=seed_noise), style=style_u8)
     return path.parent
 
 

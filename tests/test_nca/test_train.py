@@ -6,7 +6,6 @@ import torch
 from nca.checkpoint import Checkpoint, load_checkpoint
 from nca.evaluate import evaluate
 from nca.model import NCA
-from nca.probe import probe_score
 from nca.train import TrainingError, train
 from tests.conftest import TEXTURES
 
@@ -63,25 +62,6 @@ def test_same_seed_gives_the_same_loss_curve(tmp_path):
     assert losses(a.out_dir) != losses(c.out_dir)
 
 
-def test_checkpoint_round_trip_gives_the_same_model(tmp_path):
-    result = train(STYLE, tmp_path / "run", iterations=5, **FAST)
-    model = load_checkpoint(result.checkpoint).build_model()
-    again = load_checkpoint(result.out_dir).build_model()
-    x = torch.randn(1, model.channels, 16, 16) * 0.2
-    assert torch.equal(model(x, fire_rate=1.0), again(x, fire_rate=1.0))
-    assert model.w2.abs().sum() > 0  # training moved the zero-initialised layer
-
-
-def test_checkpoints_from_before_gram_balance_keep_their_loss(tmp_path):
-    result = train(STYLE, tmp_path / "run", iterations=2, **FAST)
-    assert load_checkpoint(result.checkpoint).train_config.gram_balance == "none"  # today's default
-    payload = torch.load(result.checkpoint, weights_only=True)
-    del payload["train_config"]["gram_balance"]
-    torch.save(payload, result.checkpoint)
-    # Such runs were trained with per-layer balancing; a --resume must go on with that loss.
-    assert load_checkpoint(result.checkpoint).train_config.gram_balance == "layer"
-
-
 def test_resume_continues_where_the_run_stopped(tmp_path):
     straight = train(STYLE, tmp_path / "straight", iterations=20, **FAST)
     run = tmp_path / "resumed"
@@ -135,75 +115,6 @@ def test_damage_augmentation_runs(tmp_path):
     assert result.iterations == 3
 
 
-def test_probing_keeps_the_best_probed_weights_and_resume_goes_on_from_the_latest(tmp_path):
-    plain = train(STYLE, tmp_path / "plain", iterations=12, **FAST)
-    probed = train(STYLE, tmp_path / "probed", iterations=12, probe_every=4, probe_from=0.5, **FAST)
-    # The probe draws from its own random generators: the training itself is unchanged.
-    assert losses(probed.out_dir) == losses(plain.out_dir)
-    probes = [e for e in events(probed.out_dir) if e.get("event") == "probe"]
-    assert [p["iteration"] for p in probes] == [8, 12]
-    best = min(probes, key=lambda p: p["score"])  # ties keep the earlier one, as min() does
-    assert [p["kept"] for p in probes] == [True, best["iteration"] == 12]
-    assert all(p["score"] == probe_score({int(k): v for k, v in p["losses"].items()}) for p in probes)
-
-    ckpt = load_checkpoint(probed.out_dir)
-    assert ckpt.meta["selected_iteration"] == probed.selected_iteration == best["iteration"]
-    assert ckpt.meta["iterations"] == 12
-    at_best = load_checkpoint(train(STYLE, tmp_path / "short", iterations=best["iteration"], **FAST).checkpoint)
-    assert all(torch.equal(ckpt.state_dict[k], at_best.state_dict[k]) for k in at_best.state_dict)
-    latest = torch.load(probed.out_dir / "resume.pt", weights_only=True)["model"]
-    assert all(torch.equal(latest[k], v) for k, v in load_checkpoint(plain.out_dir).state_dict.items())
-
-    resumed = train(STYLE, probed.out_dir, resume=True, iterations=16, quiet=True, compile_step=False)
-    assert resumed.iterations == 16
-    assert [p["iteration"] for p in events(probed.out_dir) if p.get("event") == "probe"] == [8, 12, 16]
-
-
-@pytest.fixture
-def still_model_and_loss():
-    """A 4/8 model whose zero-initialised output never changes the seed, and pebbles' style loss."""
-    from nca.config import ModelConfig
-    from nca.image import image_to_tensor, load_style
-    from nca.vgg import StyleLoss, VGGFeatures
-
-    style, _ = load_style(STYLE, 48)
-    return NCA(ModelConfig(channels=4, hidden=8)), StyleLoss(VGGFeatures(), image_to_tensor(style))
-
-
-def test_probe_losses_rise_for_a_drifting_model_and_stay_for_a_still_one(still_model_and_loss):
-    from nca.probe import probe_losses
-
-    model, loss = still_model_and_loss
-    still = probe_losses(model, loss, 32)
-    assert list(still) == [500, 1000, 2000] and len(set(still.values())) == 1
-    with torch.no_grad():  # every firing pushes the colour the same way: a slow drift to magenta
-        model.w1.zero_()
-        model.b1.zero_()
-        model.b1[0] = 1.0
-        model.w2[:3, 0] = torch.tensor([2e-4, -2e-4, 2e-4])
-    drift = probe_losses(model, loss, 32)
-    assert still[500] < drift[500] < drift[1000] < drift[2000]
-
-
-def test_probe_score_counts_a_rise_against_a_checkpoint():
-    steady = {500: 0.020, 1000: 0.023, 2000: 0.019}
-    rising = {500: 0.011, 1000: 0.013, 2000: 0.016}  # lower worst loss, but still climbing at 2000
-    assert probe_score(steady) == 0.023
-    assert probe_score(rising) == 0.016 * (0.016 / 0.011)
-    assert probe_score(rising) > probe_score(steady)
-    assert probe_score({500: 0.01, 1000: float("nan"), 2000: 0.01}) == float("inf")
-
-
-def test_probe_grows_from_the_noisy_seed_a_run_trained_from(still_model_and_loss):
-    from nca.probe import probe_losses
-
-    model, loss = still_model_and_loss  # the probed state is the seed itself
-    grey = probe_losses(model, loss, 32, steps=(1,))
-    noisy = probe_losses(model, loss, 32, steps=(1,), noise=0.3)
-    assert noisy[1] != grey[1]
-    assert probe_losses(model, loss, 32, steps=(1,), noise=0.3) == noisy  # its own generator: repeatable
-
-
 def test_every_run_ends_with_a_verdict_in_the_run_and_its_checkpoint(tmp_path, capsys):
     from nca.cli import main
 
@@ -230,3 +141,12 @@ def test_truncated_backprop_trains_and_changes_only_the_gradient(tmp_path):
     cut = losses(train(STYLE, tmp_path / "cut", iterations=4, grad_steps=4, check_steps=(), **FAST).out_dir)
     assert cut[0] == pytest.approx(full[0], rel=1e-5)
     assert cut[1:] != full[1:]
+
+
+def test_resume_keeps_the_runs_settings_and_refuses_others(tmp_path):
+    run = tmp_path / "run"
+    train(STYLE, run, iterations=4, loss="gram", **FAST)
+    with pytest.raises(TrainingError, match="keeps the run's settings; drop --loss, --lr"):
+        train(STYLE, run, resume=True, iterations=6, loss="swd", lr=0.1, quiet=True, compile_step=False)
+    same = train(STYLE, run, resume=True, iterations=6, loss="gram", quiet=True, compile_step=False)
+    assert same.iterations == 6 and load_checkpoint(run).train_config.loss == "gram"

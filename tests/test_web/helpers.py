@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 
 from exporter import export
-from nca.checkpoint import save_checkpoint
-from nca.config import ModelConfig, TrainConfig
+from nca.config import ModelConfig
 from nca.model import NCA
+from tests.conftest import write_checkpoint
 
 TARGETS = {
     "amber": (0.35, 0.05, -0.35),
@@ -66,5 +66,5 @@ def make_bundle(out_dir: Path, name: str, target_rgb=None, seed: int = 0, style_
     if style_rgb is not None:
         style = torch.tensor(style_rgb, dtype=torch.uint8).expand(48, 48, 3).clone()
         style[::6] = 255  # white stripes: a texture of sorts
-    save_checkpoint(ckpt, model, TrainConfig(), meta, style_image=style)
+    write_checkpoint(ckpt, model, meta=meta, style=style)
     return export(ckpt, out_dir, name=name, thumbnail_steps=120)

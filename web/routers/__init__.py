@@ -1,1 +1,1 @@
-"""One router per resource: models (and their bundle files), jobs."""
+"""One router per resource: models (and their bundle files), jobs, health, the page."""

@@ -12,13 +12,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Header, HTTPException, Request, Response, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 
-from nca.config import LOSSES, PRESETS
+from nca.config import PRESETS, ConfigError, field_info
+from nca.config import preset as get_preset
 from nca.image import ImageError, load_style
 
+from ..deps import AppSettings, Manager
 from ..files import file_or_404
-from ..jobs import RESUMABLE, TERMINAL, JobError, JobManager
+from ..jobs import RESUMABLE, TERMINAL, JobError
 from ..jobs import Job as JobState
+from ..jobs.manager import JobManager
 from ..schemas import ErrorResponse, Job
+from ..uploads import read_upload
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
@@ -29,15 +33,13 @@ MAX_NAME = 64
 # each could hide or spoof a name in the gallery.
 HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
-LossName = Literal[LOSSES]  # type: ignore[valid-type]
+# The options the page offers; their bounds, choices and help come from the config's vocabulary.
+ITERATIONS, LOSS = field_info("iterations"), field_info("loss")
+LossName = Literal[LOSS["choices"]]  # type: ignore[valid-type]
 
 
-def _manager(request: Request) -> JobManager:
-    return request.app.state.jobs
-
-
-def _get(request: Request, job_id: str) -> JobState:
-    job = _manager(request).get(job_id)
+def _get(manager: JobManager, job_id: str) -> JobState:
+    job = manager.get(job_id)
     if job is None:
         raise HTTPException(404, "no such job")
     return job
@@ -52,13 +54,6 @@ def job_out(manager: JobManager, job: JobState | dict) -> dict:
     data["style_url"] = f"/api/jobs/{job_id}/style.png" if manager.style_path(job_id) else None
     data["queue_position"] = manager.queue_position(job_id) if status == "queued" else None
     data["resumable"] = status in RESUMABLE
-    return data
-
-
-def _read_upload(upload: UploadFile, settings) -> bytes:
-    data = upload.file.read(settings.max_upload_bytes + 1)
-    if len(data) > settings.max_upload_bytes:
-        raise HTTPException(413, f"the image is larger than the {settings.upload_limit_text} limit")
     return data
 
 
@@ -99,60 +94,61 @@ def _default_name(filename: str | None) -> str:
                         422: {"model": ErrorResponse, "description": "bad name or options, or over the iteration limit"},
                         429: {"model": ErrorResponse, "description": "the job queue is full"}})
 def create_job(
-    request: Request,
+    settings: AppSettings,
+    manager: Manager,
     image: Annotated[UploadFile, File(description="style image (PNG, JPEG, WebP, ...)")],
     name: Annotated[str | None, Form(max_length=200, description="display name of the model")] = None,
     preset: Annotated[PresetName, Form(description="training preset")] = "quick",
-    iterations: Annotated[int | None, Form(ge=1, description="override the preset's iterations")] = None,
-    loss: Annotated[LossName | None, Form(description="style loss")] = None,
+    iterations: Annotated[int | None, Form(ge=ITERATIONS["low"], description=ITERATIONS["help"])] = None,
+    loss: Annotated[LossName | None, Form(description=LOSS["help"])] = None,
 ) -> dict:
-    settings = request.app.state.settings
     if preset not in settings.presets:
         raise HTTPException(422, f"preset {preset!r} is not offered here; choose one of {', '.join(settings.presets)}")
     name = (name or "").strip() or _default_name(image.filename)
     problem = name_problem(name)
     if problem:
         raise HTTPException(422, problem)
-    total = iterations or PRESETS[preset][1].iterations
-    if total > settings.max_iterations:
-        raise HTTPException(422, f"at most {settings.max_iterations} iterations per job here, asked for {total}")
-    manager = _manager(request)
+    options = {k: v for k, v in {"iterations": iterations, "loss": loss}.items() if v is not None}
+    try:
+        _, train_cfg = get_preset(preset, **options)  # the same checks as `nca train` and nca.train()
+    except ConfigError as exc:
+        raise HTTPException(422, str(exc)) from None
+    if train_cfg.iterations > settings.max_iterations:
+        raise HTTPException(422, f"at most {settings.max_iterations} iterations per job here, "
+                                 f"asked for {train_cfg.iterations}")
     if manager.active_count() >= settings.max_active_jobs:
         raise HTTPException(429, f"{settings.max_active_jobs} jobs are already queued or running; "
                                  "wait for one to finish or cancel one")
-    data = _read_upload(image, settings)
-    _check_image(data, PRESETS[preset][1].style_size)
-    options = {k: v for k, v in {"iterations": iterations, "loss": loss}.items() if v is not None}
+    data = read_upload(image, settings)
+    _check_image(data, train_cfg.style_size)
     return job_out(manager, manager.submit(data, name, preset, options))
 
 
 @router.get("", response_model=list[Job], summary="All jobs, newest first")
-def list_jobs(request: Request) -> list[dict]:
-    manager = _manager(request)
+def list_jobs(manager: Manager) -> list[dict]:
     return [job_out(manager, j) for j in manager.list()]
 
 
 @router.get("/{job_id}", response_model=Job, responses=NOT_FOUND, summary="One job")
-def get_job(job_id: str, request: Request) -> dict:
-    return job_out(_manager(request), _get(request, job_id))
+def get_job(job_id: str, manager: Manager) -> dict:
+    return job_out(manager, _get(manager, job_id))
 
 
 @router.post("/{job_id}/cancel", response_model=Job, responses={**NOT_FOUND, **CONFLICT},
              summary="Cancel a queued job, or ask a running one to stop (it keeps its checkpoint)")
-def cancel_job(job_id: str, request: Request) -> dict:
-    return _transition(request, job_id, "cancel")
+def cancel_job(job_id: str, manager: Manager) -> dict:
+    return _transition(manager, job_id, "cancel")
 
 
 @router.post("/{job_id}/resume", response_model=Job, responses={**NOT_FOUND, **CONFLICT},
              summary="Queue an interrupted, cancelled or failed job again, from its last checkpoint")
-def resume_job(job_id: str, request: Request) -> dict:
-    return _transition(request, job_id, "resume")
+def resume_job(job_id: str, manager: Manager) -> dict:
+    return _transition(manager, job_id, "resume")
 
 
-def _transition(request: Request, job_id: str, action: str) -> dict:
+def _transition(manager: JobManager, job_id: str, action: str) -> dict:
     """Cancel or resume: 404 for an unknown id, 409 when the job's state does not allow it."""
-    _get(request, job_id)
-    manager = _manager(request)
+    _get(manager, job_id)
     try:
         return job_out(manager, getattr(manager, action)(job_id))
     except JobError as exc:
@@ -161,10 +157,10 @@ def _transition(request: Request, job_id: str, action: str) -> dict:
 
 @router.delete("/{job_id}", status_code=204, responses={**NOT_FOUND, **CONFLICT},
                summary="Delete a job that is not queued or running (its model, if any, stays)")
-def delete_job(job_id: str, request: Request) -> Response:
-    _get(request, job_id)
+def delete_job(job_id: str, manager: Manager) -> Response:
+    _get(manager, job_id)
     try:
-        _manager(request).delete(job_id)
+        manager.delete(job_id)
     except JobError as exc:
         raise HTTPException(409, str(exc)) from None
     return Response(status_code=204)
@@ -172,15 +168,15 @@ def delete_job(job_id: str, request: Request) -> Response:
 
 @router.get("/{job_id}/preview.png", responses=NOT_FOUND, response_class=FileResponse,
             summary="The latest training preview: pool samples while training, style beside a long rollout at the end")
-def job_preview(job_id: str, request: Request) -> FileResponse:
-    return file_or_404(_manager(request).preview_path(job_id), "image/png", "no preview for this job (yet)",
+def job_preview(job_id: str, manager: Manager) -> FileResponse:
+    return file_or_404(manager.preview_path(job_id), "image/png", "no preview for this job (yet)",
                        {"Cache-Control": "no-store"})
 
 
 @router.get("/{job_id}/style.png", responses=NOT_FOUND, response_class=FileResponse,
             summary="The style image as training sees it")
-def job_style(job_id: str, request: Request) -> FileResponse:
-    return file_or_404(_manager(request).style_path(job_id), "image/png", "no style image for this job (yet)")
+def job_style(job_id: str, manager: Manager) -> FileResponse:
+    return file_or_404(manager.style_path(job_id), "image/png", "no style image for this job (yet)")
 
 
 def _sse(seq: int | None, kind: str, data: dict) -> str:
@@ -194,11 +190,9 @@ def _sse(seq: int | None, kind: str, data: dict) -> str:
                         "`progress` events: iteration, iterations, loss, it_per_s, eta_s, lr; `preview` events: "
                         "iteration, url. The stream ends after the job reaches a final state. "
                         "Reconnects resume after `Last-Event-ID`.")
-async def job_events(job_id: str, request: Request,
+async def job_events(job_id: str, request: Request, manager: Manager, settings: AppSettings,
                      last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
-    _get(request, job_id)
-    manager = _manager(request)
-    settings = request.app.state.settings
+    _get(manager, job_id)
     try:
         after = max(0, int(last_event_id)) if last_event_id else 0
     except ValueError:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Response
 from fastapi.responses import FileResponse
 
 from nca.verdict import VERDICTS
 
+from ..deps import Store
 from ..files import file_or_404
 from ..schemas import ErrorResponse, ModelDetail, ModelSummary
 from ..store import ModelEntry, ModelStore
@@ -17,12 +18,8 @@ files = APIRouter(tags=["models"])
 NOT_FOUND = {404: {"model": ErrorResponse, "description": "no model with this id"}}
 
 
-def _store(request: Request) -> ModelStore:
-    return request.app.state.store
-
-
-def _get(request: Request, model_id: str) -> ModelEntry:
-    entry = _store(request).get(model_id)
+def _get(store: ModelStore, model_id: str) -> ModelEntry:
+    entry = store.get(model_id)
     if entry is None:
         raise HTTPException(404, f"no model {model_id!r}" if len(model_id) <= 64 else "no such model")
     return entry
@@ -48,30 +45,30 @@ def summary(entry: ModelEntry) -> dict:
 
 
 @router.get("", response_model=list[ModelSummary], summary="List the gallery: bundled models, then trained ones")
-def list_models(request: Request) -> list[dict]:
-    return [summary(e) for e in _store(request).list()]
+def list_models(store: Store) -> list[dict]:
+    return [summary(e) for e in store.list()]
 
 
 @router.get("/{model_id}", response_model=ModelDetail, responses=NOT_FOUND, summary="One model's metadata")
-def get_model(model_id: str, request: Request) -> dict:
-    entry = _get(request, model_id)
+def get_model(model_id: str, store: Store) -> dict:
+    entry = _get(store, model_id)
     return {**summary(entry), "bundle": entry.info}
 
 
 @router.delete("/{model_id}", status_code=204, summary="Delete a trained model (bundled ones are read-only)",
                responses={**NOT_FOUND, 403: {"model": ErrorResponse, "description": "a bundled model"}})
-def delete_model(model_id: str, request: Request) -> Response:
-    entry = _get(request, model_id)
+def delete_model(model_id: str, store: Store) -> Response:
+    entry = _get(store, model_id)
     if entry.bundled:
         raise HTTPException(403, "bundled models are read-only and cannot be deleted")
-    _store(request).delete(entry)
+    store.delete(entry)
     return Response(status_code=204)
 
 
 @files.get("/bundles/{model_id}/{filename}", responses=NOT_FOUND, summary="A file of a model bundle",
            response_class=FileResponse)
-def bundle_file(model_id: str, filename: str, request: Request) -> FileResponse:
-    path = _store(request).file(model_id, filename)
+def bundle_file(model_id: str, filename: str, store: Store) -> FileResponse:
+    path = store.file(model_id, filename)
     media = {".json": "application/json", ".frag": "text/plain; charset=utf-8", ".png": "image/png",
              ".pt": "application/octet-stream"}
     # Trained bundles can be replaced under the same id: let the browser revalidate.

@@ -1,7 +1,8 @@
-// ui.js: DOM side of the studio: controls, pointer (brush, zoom, pan), keyboard, gallery and
-// job rendering. It calls methods of the Studio (main.js) and never touches WebGL itself.
+// ui.js: all the DOM work of the studio: controls, pointer (brush, zoom, pan), keyboard, overlay,
+// readout, gallery, recording badge and download, training form and job rendering. Other modules
+// call these functions; controls call back the `studio` actions that main.js binds. No WebGL here.
 
-export const $ = (id) => document.getElementById(id);
+const $ = (id) => document.getElementById(id);
 
 export function formatSeconds(s) {
   if (s == null || !Number.isFinite(s)) return '-';
@@ -22,6 +23,58 @@ function el(tag, attrs = {}, ...children) {
   }
   for (const child of children) if (child != null) node.append(child);
   return node;
+}
+
+// ---- page: overlay, fatal errors, canvas size, dialogs ---------------------------------
+export const canvasElement = () => $('canvas');
+
+export function showOverlay(title, text = '', error = false) {
+  $('overlay').hidden = false;
+  $('overlay').classList.toggle('error', error);
+  $('overlay-title').textContent = title;
+  $('overlay-text').textContent = text;
+}
+
+export function hideOverlay() { $('overlay').hidden = true; }
+
+// The studio cannot run here: say why, and disable what needs the engine.
+export function showFatal(title, text) {
+  showOverlay(title, text, true);
+  document.body.classList.add('no-gl');
+  for (const b of document.querySelectorAll('.toolbar button')) b.disabled = true;
+}
+
+// Drawing-buffer pixels follow the canvas's size on screen (device pixels, within [min, max]).
+export function keepCanvasFitted(canvas, { min, max, onResize }) {
+  const fit = () => {
+    const rect = canvas.getBoundingClientRect();
+    const size = Math.max(min, Math.min(max, Math.round(rect.width * (window.devicePixelRatio || 1))));
+    if (canvas.width !== size) {
+      canvas.width = canvas.height = size;
+      onResize();
+    }
+  };
+  fit();
+  new ResizeObserver(fit).observe($('canvas-wrap'));
+}
+
+export function onContextLost(canvas, handler) {
+  canvas.addEventListener('webglcontextlost', (e) => {
+    e.preventDefault();
+    handler();
+  });
+}
+
+export const warn = (text) => alert(text);
+export const ask = (text) => confirm(text);
+
+export function download(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = Object.assign(document.createElement('a'), { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 // ---- controls --------------------------------------------------------------------------
@@ -76,6 +129,17 @@ export function syncControls(s) {
   $('btn-scenario').disabled = !!s.scenario;
 }
 
+export function renderReadout(s, nca) {
+  $('ro-sps').textContent = s.stepsPerSec.toFixed(s.stepsPerSec < 10 ? 1 : 0);
+  $('ro-fps').textContent = s.fps.toFixed(0);
+  $('ro-spf').textContent = s.speed === 'auto' ? Math.max(1, Math.round(s.spf)) : s.speed;
+  if (nca) {
+    $('ro-grid').textContent = `${nca.width}\u00d7${nca.height}`;
+    $('ro-format').textContent = nca.format;
+    $('ro-step').textContent = nca.stepCount;
+  }
+}
+
 export function setChannelOptions(channels) {
   const select = $('view');
   select.replaceChildren(el('option', { value: 'rgb' }, 'RGB'));
@@ -89,6 +153,10 @@ export function bindPointer(canvas, studio) {
   const cursor = $('brush-cursor');
   let drag = null;  // {mode: 'brush' | 'pan', x, y, id}
 
+  const at = (x, y) => {
+    const rect = canvas.getBoundingClientRect();
+    return [(x - rect.left) / rect.width, (y - rect.top) / rect.height];
+  };
   const placeCursor = (e) => {
     const rect = canvas.getBoundingClientRect();
     const d = 2 * studio.brushScreenRadius(rect.width);
@@ -105,7 +173,7 @@ export function bindPointer(canvas, studio) {
     const pan = e.button === 2 || e.button === 1 || e.shiftKey;
     drag = { mode: pan ? 'pan' : 'brush', x: e.clientX, y: e.clientY, id: e.pointerId };
     if (pan) canvas.classList.add('panning');
-    else studio.brushAt(e.clientX, e.clientY);
+    else studio.brushAt(...at(e.clientX, e.clientY));
     e.preventDefault();
   });
   canvas.addEventListener('pointermove', (e) => {
@@ -119,7 +187,7 @@ export function bindPointer(canvas, studio) {
       const spacing = Math.max(1, studio.brushScreenRadius(rect.width) * 0.5);
       const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
       const n = Math.max(1, Math.ceil(Math.hypot(dx, dy) / spacing));
-      for (let i = 1; i <= n; i++) studio.brushAt(drag.x + (dx * i) / n, drag.y + (dy * i) / n);
+      for (let i = 1; i <= n; i++) studio.brushAt(...at(drag.x + (dx * i) / n, drag.y + (dy * i) / n));
     }
     drag.x = e.clientX;
     drag.y = e.clientY;
@@ -133,9 +201,8 @@ export function bindPointer(canvas, studio) {
   canvas.addEventListener('pointerleave', () => { cursor.hidden = true; });
   canvas.addEventListener('wheel', (e) => {
     e.preventDefault();
-    const rect = canvas.getBoundingClientRect();
     const factor = Math.exp(-e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015));
-    studio.zoomAt(studio.state.zoom * factor, (e.clientX - rect.left) / rect.width, (e.clientY - rect.top) / rect.height);
+    studio.zoomAt(studio.state.zoom * factor, ...at(e.clientX, e.clientY));
     placeCursor(e);
   }, { passive: false });
 }
@@ -166,6 +233,29 @@ export function bindKeyboard(studio) {
       action();
     }
   });
+}
+
+// ---- recording and the scenario --------------------------------------------------------
+export function showRecording(on) { $('rec-badge').hidden = !on; }
+
+export function setRecordingTime(seconds) {
+  const s = Math.floor(seconds);
+  $('rec-time').textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export function offerDownload(url, filename, bytes) {
+  const link = $('download-link');
+  link.href = url;
+  link.download = filename;
+  link.textContent = `Download video (${(bytes / 1e6).toFixed(1)} MB)`;
+  link.hidden = false;
+}
+
+// The scenario's phase in its badge; null hides it.
+export function showScenario(text) {
+  const badge = $('scenario-badge');
+  badge.hidden = text == null;
+  if (text != null) badge.textContent = text;
 }
 
 // ---- gallery ---------------------------------------------------------------------------
@@ -214,7 +304,74 @@ export function markActive(id) {
   }
 }
 
-// ---- jobs ------------------------------------------------------------------------------
+// A model starts playing: its channels in the view menu, its card, its name, the address.
+export function showModel(info, nca) {
+  setChannelOptions(nca.channels);
+  markActive(info.id);
+  $('now-playing').replaceChildren('Playing ', el('b', {}, info.name),
+    ` \u00b7 ${nca.channels} channels \u00b7 ${nca.model.parameter_count} parameters`);
+  history.replaceState(null, '', `#model=${encodeURIComponent(info.id)}`);
+}
+
+export function modelInAddress() {
+  return decodeURIComponent((location.hash.match(/model=([^&]+)/) || [])[1] || '');
+}
+
+// ---- training form and jobs ------------------------------------------------------------
+// onSubmit(file, {name, preset, iterations}) returns a promise; its error is shown under the form.
+export function bindTrainForm({ onSubmit, onCancel, onResume }) {
+  const fileInput = $('file');
+  const zone = $('dropzone');
+  let file = null;
+  const choose = (f) => {
+    if (!f) return;
+    file = f;
+    const img = $('drop-preview');
+    if (img.src) URL.revokeObjectURL(img.src);
+    img.src = URL.createObjectURL(f);
+    img.hidden = false;
+    $('drop-text').replaceChildren(el('small', {}, `${f.name} \u00b7 ${(f.size / 1024).toFixed(0)} KB \u00b7 click to change`));
+    if (!$('job-name').value) $('job-name').value = f.name.replace(/\.[^.]+$/, '').slice(0, 64);
+    $('btn-train').disabled = false;
+    $('train-error').hidden = true;
+  };
+  fileInput.addEventListener('change', () => choose(fileInput.files[0]));
+  zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    choose(e.dataTransfer.files[0]);
+  });
+  $('train-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!file) return;
+    const button = $('btn-train');
+    button.disabled = true;
+    $('train-error').hidden = true;
+    try {
+      await onSubmit(file, {
+        name: $('job-name').value.trim(),
+        preset: $('preset').value,
+        iterations: Number($('iterations').value) || null,
+      });
+    } catch (err) {
+      $('train-error').textContent = err.message;
+      $('train-error').hidden = false;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  $('btn-cancel').addEventListener('click', onCancel);
+  $('btn-resume').addEventListener('click', onResume);
+}
+
+// The job card for a job the page starts following, scrolled into view.
+export function showJobCard(job) {
+  renderJobCard(job);
+  $('job-card').scrollIntoView({ block: 'nearest' });
+}
+
 export function renderJobCard(job) {
   const card = $('job-card');
   if (!job) { card.hidden = true; return; }

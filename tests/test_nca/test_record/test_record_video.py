@@ -12,7 +12,7 @@ from PIL import Image
 
 from nca.record import GRID_GAP, main, record
 from nca.record.damage import parse_damage
-from tests.conftest import random_model
+from tests.conftest import random_model, write_checkpoint
 
 SEED_GREY = 128  # a zero seed shows clamp(0 + 0.5) = 0.5 -> round(127.5) = 128
 
@@ -144,10 +144,7 @@ def test_repair_figure_is_not_made_up_when_the_region_is_the_whole_frame(tmp_pat
 
 
 def _checkpoint(run_dir: Path) -> Path:
-    from nca.checkpoint import save_checkpoint
-    from nca.config import TrainConfig
-
-    save_checkpoint(run_dir / "checkpoint.pt", random_model(), TrainConfig(), {})
+    write_checkpoint(run_dir / "checkpoint.pt", meta={})
     return run_dir
 
 

@@ -1,96 +1,48 @@
-"""Training jobs: persisted on disk, run one at a time in a worker process, observed as events.
-
-Layout of `<data>/jobs/<id>/` (id = 32 hex digits from uuid4, never from the request):
-  job.json     the job's state (see `Job`); rewritten atomically
-  upload       the uploaded style image, byte for byte (validated before it was written)
-  run/         the training run directory (checkpoint, metrics, previews) from nca.train
-  worker.log   whatever the worker printed, and tracebacks
-
-One manager thread takes queued jobs in order and runs each in a `spawn`ed worker process
-(web.worker). The thread turns the worker's messages into job state and an in-memory event
-log that Server-Sent Event streams read. A job that was running when the server died is
-"interrupted" on the next start and can be resumed from its last checkpoint.
-"""
+"""The job manager: a queue of jobs, one thread that runs each in a `spawn`ed worker process, and
+the commands (submit, cancel, resume, delete). Worker messages become job state and events."""
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 import logging
 import multiprocessing
 import os
 import queue
-import re
 import shutil
 import threading
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nca.files import write_atomic
-from nca.train import run_progress
+from nca.rundir import run_progress
 
-from .settings import Settings
-from .store import read_json
+from ..settings import Settings
+from ..store import read_json
+from . import protocol
+from .events import Event, EventLog
+from .model import (
+    ACTIVE,
+    CANCELLED,
+    FAILED,
+    FINISHED,
+    INTERRUPTED,
+    INTERRUPTED_ERROR,
+    QUEUED,
+    RESUMABLE,
+    RUNNING,
+    Job,
+    JobError,
+    now_iso,
+    valid_job_id,
+)
 
 log = logging.getLogger("nca.studio.jobs")
 
-JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
-ACTIVE = ("queued", "running")
-TERMINAL = ("finished", "failed", "cancelled", "interrupted")
-RESUMABLE = ("cancelled", "interrupted", "failed")
-MAX_EVENTS = 2000  # per job, in memory; a stream that falls further behind gets a fresh snapshot
 SAVE_EVERY = 2.0  # seconds between job.json writes while progress streams in
-
-
-def valid_job_id(job_id: str) -> bool:
-    return bool(JOB_ID_RE.match(job_id))
-
-
-def now_iso() -> str:
-    """Local time with milliseconds: jobs created within a second still sort in order."""
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
-
-
-@dataclass
-class Job:
-    id: str
-    name: str
-    preset: str
-    options: dict[str, Any] = field(default_factory=dict)
-    status: str = "queued"
-    created: str = field(default_factory=now_iso)
-    started: str | None = None
-    ended: str | None = None
-    iteration: int = 0
-    iterations: int | None = None
-    loss: float | None = None
-    it_per_s: float | None = None
-    eta_s: float | None = None
-    preview_iteration: int | None = None
-    phase: str | None = None  # "starting" | "training" | "evaluating" | "exporting" while running
-    error: str | None = None
-    model_id: str | None = None
-    verdict: str | None = None  # of the finished model (nca/verdict.py): good, drifts, poor or failed
-    runs: int = 0  # how many times a worker was started (1 + resumes)
-    upload_bytes: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Job:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-
-class JobError(Exception):
-    """A request that cannot be honoured in the job's current state (HTTP 409)."""
 
 
 class JobManager:
@@ -98,9 +50,8 @@ class JobManager:
         self.settings = settings
         self.jobs_dir = settings.jobs_dir
         self.models_dir = settings.models_dir
+        self.events = EventLog()
         self._jobs: dict[str, Job] = {}
-        self._events: dict[str, deque[tuple[int, str, dict[str, Any]]]] = {}
-        self._seq: dict[str, int] = {}
         self._queue: deque[str] = deque()
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
@@ -128,16 +79,15 @@ class JobManager:
                 continue
             if job.id != d.name:
                 continue
-            if job.status in ("running", "interrupted"):
+            if job.status in (RUNNING, INTERRUPTED):
                 self._reconcile(job)
             found.append(job)
         found.sort(key=lambda j: (j.created, j.id))
         with self._lock:
             for job in found:
                 self._jobs[job.id] = job
-                self._events[job.id] = deque(maxlen=MAX_EVENTS)
-                self._seq[job.id] = 0
-                if job.status == "queued":
+                self.events.open(job.id)
+                if job.status == QUEUED:
                     self._queue.append(job.id)
 
     def _reconcile(self, job: Job) -> None:
@@ -150,12 +100,11 @@ class JobManager:
         bundle_done = (self.models_dir / job.id / "model.json").is_file()
         wanted = job.options.get("iterations") or (progress[1] if progress else None)
         if progress is not None and bundle_done and progress[0] >= wanted:
-            job.status, job.model_id, job.error = "finished", job.id, None
+            job.status, job.model_id, job.error = FINISHED, job.id, None
             info = read_json(self.models_dir / job.id / "model.json") or {}
             job.verdict = (info.get("quality") or {}).get("verdict")
         else:
-            job.status = "interrupted"
-            job.error = "the server stopped while this job was running; resume it to continue"
+            job.status, job.error = INTERRUPTED, INTERRUPTED_ERROR
         job.phase, job.eta_s = None, None
         job.ended = job.ended or now_iso()
         self._save(job)
@@ -164,42 +113,28 @@ class JobManager:
         path = self.jobs_dir / job.id / "job.json"
         write_atomic(path, json.dumps(job.to_dict(), indent=2) + "\n")
 
-    # ---- events ------------------------------------------------------------------------
-    def _emit(self, job: Job, kind: str, data: dict[str, Any] | None = None) -> None:
-        """Append an event (under the lock); kind "job" carries the whole job."""
-        self._seq[job.id] += 1
-        self._events[job.id].append((self._seq[job.id], kind, job.to_dict() if data is None else data))
-
-    def _changed(self, job: Job, force_save: bool = True) -> None:
-        self._emit(job, "job")
-        if force_save:
-            self._save(job)
-
-    def events_since(self, job_id: str, after: int) -> tuple[list[tuple[int, str, dict[str, Any]]], bool]:
-        """Events with seq > after, and whether some were dropped from the bounded log."""
-        with self._lock:
-            events = self._events.get(job_id)
-            if events is None:
-                return [], False
-            newer = [e for e in events if e[0] > after]
-            dropped = bool(events) and events[0][0] > after + 1 and after > 0
-            return newer, dropped
-
-    def last_seq(self, job_id: str) -> int:
-        with self._lock:
-            return self._seq.get(job_id, 0)
+    def _changed(self, job: Job) -> None:
+        """Under the lock: tell the streams (a "job" event carries the whole job) and save."""
+        self.events.append(job.id, "job", job.to_dict())
+        self._save(job)
 
     # ---- queries -----------------------------------------------------------------------
+    def events_since(self, job_id: str, after: int) -> tuple[list[Event], bool]:
+        return self.events.since(job_id, after)
+
+    def last_seq(self, job_id: str) -> int:
+        return self.events.last_seq(job_id)
+
     def get(self, job_id: str) -> Job | None:
         if not valid_job_id(job_id):
             return None
         with self._lock:
             job = self._jobs.get(job_id)
-            return Job.from_dict(job.to_dict()) if job else None
+            return job.copy() if job else None
 
     def list(self) -> list[Job]:
         with self._lock:
-            jobs = [Job.from_dict(j.to_dict()) for j in self._jobs.values()]
+            jobs = [j.copy() for j in self._jobs.values()]
         jobs.sort(key=lambda j: (j.created, j.id), reverse=True)
         return jobs
 
@@ -236,38 +171,37 @@ class JobManager:
         (job_dir / "upload").write_bytes(image)
         with self._lock:
             self._jobs[job.id] = job
-            self._events[job.id] = deque(maxlen=MAX_EVENTS)
-            self._seq[job.id] = 0
+            self.events.open(job.id)
             self._queue.append(job.id)
             self._changed(job)
             self._wake.notify_all()
-            return Job.from_dict(job.to_dict())
+            return job.copy()
 
     def cancel(self, job_id: str) -> Job:
         with self._lock:
             job = self._jobs[job_id]
-            if job.status == "queued":
+            if job.status == QUEUED:
                 self._queue.remove(job_id)
-                job.status, job.ended = "cancelled", now_iso()
+                job.status, job.ended = CANCELLED, now_iso()
                 self._changed(job)
-            elif job.status == "running":
+            elif job.status == RUNNING:
                 self._cancel_requested.add(job_id)
                 if self._running_id == job_id and self._stop_event is not None:
                     self._stop_event.set()
             else:
                 raise JobError(f"job is {job.status}; only queued or running jobs can be cancelled")
-            return Job.from_dict(job.to_dict())
+            return job.copy()
 
     def resume(self, job_id: str) -> Job:
         with self._lock:
             job = self._jobs[job_id]
             if job.status not in RESUMABLE:
                 raise JobError(f"job is {job.status}; only {', '.join(RESUMABLE)} jobs can be resumed")
-            job.status, job.error, job.ended, job.phase = "queued", None, None, None
+            job.status, job.error, job.ended, job.phase = QUEUED, None, None, None
             self._queue.append(job_id)
             self._changed(job)
             self._wake.notify_all()
-            return Job.from_dict(job.to_dict())
+            return job.copy()
 
     def delete(self, job_id: str) -> None:
         with self._lock:
@@ -275,7 +209,7 @@ class JobManager:
             if job.status in ACTIVE:
                 raise JobError(f"job is {job.status}; cancel it before deleting it")
             del self._jobs[job_id]
-            self._events.pop(job_id, None)
+            self.events.close(job_id)
         shutil.rmtree(self.jobs_dir / job_id, ignore_errors=True)
 
     # ---- the manager thread ------------------------------------------------------------
@@ -305,15 +239,15 @@ class JobManager:
                     return
                 job_id = self._queue.popleft()
                 job = self._jobs.get(job_id)
-                if job is None or job.status != "queued":
+                if job is None or job.status != QUEUED:
                     continue
             try:
                 self._run(job)
             except Exception:  # the manager must outlive any job
                 log.exception("job %s: manager error", job.id)
                 with self._lock:
-                    if job.status == "running":
-                        job.status, job.error, job.ended, job.phase = "failed", "internal error in the job manager", now_iso(), None
+                    if job.status == RUNNING:
+                        job.status, job.error, job.ended, job.phase = FAILED, "internal error in the job manager", now_iso(), None
                         self._changed(job)
 
     def _worker_target(self):
@@ -324,15 +258,14 @@ class JobManager:
         ctx = multiprocessing.get_context("spawn")
         messages = ctx.Queue()
         stop = ctx.Event()
-        resume = job.runs > 0
-        spec = {
-            "job_id": job.id, "job_dir": str(self.jobs_dir / job.id), "models_dir": str(self.models_dir),
-            "model_id": job.id, "name": job.name, "preset": job.preset, "options": dict(job.options),
-            "resume": resume, "device": self.settings.device, "threads": self.settings.worker_threads,
-            "server_pid": os.getpid(),
-        }
+        spec = protocol.WorkerSpec(
+            job_id=job.id, job_dir=str(self.jobs_dir / job.id), models_dir=str(self.models_dir),
+            model_id=job.id, name=job.name, preset=job.preset, options=dict(job.options),
+            resume=job.runs > 0, device=self.settings.device, threads=self.settings.worker_threads,
+            server_pid=os.getpid(),
+        )
         with self._lock:
-            job.status, job.phase, job.started, job.ended, job.error = "running", "starting", now_iso(), None, None
+            job.status, job.phase, job.started, job.ended, job.error = RUNNING, "starting", now_iso(), None, None
             job.runs += 1
             job.eta_s = job.it_per_s = None
             self._running_id, self._stop_event = job.id, stop
@@ -342,7 +275,7 @@ class JobManager:
         process = ctx.Process(target=self._worker_target(), args=(spec, messages, stop), daemon=True,
                               name=f"nca-job-{job.id[:8]}")
         process.start()
-        outcome: dict[str, Any] | None = None
+        outcome: protocol.Ending | None = None
         try:
             while outcome is None:
                 try:
@@ -369,7 +302,7 @@ class JobManager:
                 self._cancel_requested.discard(job.id)
             messages.close()
 
-    def _handle(self, job: Job, message: dict[str, Any]) -> dict[str, Any] | None:
+    def _handle(self, job: Job, message: protocol.Message) -> protocol.Ending | None:
         """Apply one worker message; returns it when it ends the job."""
         kind = message.get("type")
         with self._lock:
@@ -380,14 +313,15 @@ class JobManager:
                 job.iteration = message["iteration"]
                 job.iterations = message["iterations"]
                 job.loss, job.it_per_s, job.eta_s = message["loss"], message["it_per_s"], message["eta_s"]
-                self._emit(job, "progress", {k: v for k, v in message.items() if k != "type"})
+                self.events.append(job.id, "progress", {k: v for k, v in message.items() if k != "type"})
                 if time.monotonic() - self._last_save > SAVE_EVERY:
                     self._last_save = time.monotonic()
                     self._save(job)
             elif kind == "preview":
                 job.preview_iteration = message["iteration"]
-                self._emit(job, "preview", {"iteration": message["iteration"],
-                                            "url": f"/api/jobs/{job.id}/preview.png?i={message['iteration']}"})
+                self.events.append(job.id, "preview", {
+                    "iteration": message["iteration"],
+                    "url": f"/api/jobs/{job.id}/preview.png?i={message['iteration']}"})
             elif kind == "phase":
                 job.phase = message["phase"]
                 self._changed(job)
@@ -395,28 +329,28 @@ class JobManager:
                 job.phase = "exporting"
                 job.eta_s = 0.0
                 self._changed(job)
-            elif kind in ("finished", "cancelled", "failed"):
+            elif kind in protocol.ENDINGS:
                 return message
         return None
 
-    def _finish(self, job: Job, outcome: dict[str, Any] | None, exitcode: int | None) -> None:
+    def _finish(self, job: Job, outcome: protocol.Ending | None, exitcode: int | None) -> None:
         job.phase, job.eta_s, job.ended = None, None, now_iso()
         kind = outcome.get("type") if outcome else None
         if kind == "finished":
-            job.status, job.model_id, job.verdict = "finished", outcome["model_id"], outcome.get("verdict")
+            job.status, job.model_id, job.verdict = FINISHED, outcome["model_id"], outcome.get("verdict")
             job.iteration = outcome.get("iterations") or job.iteration
             job.loss = outcome.get("final_loss", job.loss)
         elif kind == "cancelled":
             if self._stopping and job.id not in self._cancel_requested:
-                job.status, job.error = "interrupted", "the server stopped while this job was running; resume it to continue"
+                job.status, job.error = INTERRUPTED, INTERRUPTED_ERROR
             else:
-                job.status = "cancelled"
+                job.status = CANCELLED
             job.iteration = outcome.get("iterations", job.iteration)
         elif kind == "failed":
-            job.status, job.error = "failed", outcome.get("error") or "training failed"
+            job.status, job.error = FAILED, outcome.get("error") or "training failed"
         elif self._stopping:
-            job.status, job.error = "interrupted", "the server stopped while this job was running; resume it to continue"
+            job.status, job.error = INTERRUPTED, INTERRUPTED_ERROR
         else:
-            job.status = "failed"
+            job.status = FAILED
             job.error = f"the training process exited unexpectedly (exit code {exitcode}); see worker.log"
         self._changed(job)

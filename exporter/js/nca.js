@@ -1,5 +1,7 @@
 // nca.js: the texture-NCA engine. Runs a model bundle written by `nca export` with WebGL2.
 // Every model number lives in the bundle's generated GLSL; this file only schedules passes.
+// It lives in the exporter package, under both of its users: the exporter inlines it into
+// standalone pages and the web app serves it at /static/js/. It touches no DOM.
 //
 // Usage (ES module; the studio page and the standalone HTML export both use exactly this):
 //
@@ -15,11 +17,15 @@
 //             channel: 3,         // channel shown when view === 'hidden'
 //             tiled: false,       // 2x2 repeat, to check that the texture tiles
 //             zoom: 1, pan: [0, 0]});  // zoom >= 1 magnifies; pan in grid widths/heights
-//   nca.paint(x, y, radius, mode);  // x, y in [0, 1] grid coords (x right, y down); radius as a
-//                                   // fraction of the grid width; mode 'erase' (to the seed) | 'noise'
+//   nca.paint(x, y, radius, mode);  // a disc: centre x, y as fractions of width and height (x right,
+//       // y down), radius as a fraction of the shorter side; distances between cell centres,
+//       // wrapping around (the grid is a torus); a cell is inside when its distance <= radius: the
+//       // disc of training and `nca record` (nca/disc.py). mode 'erase' (to the seed) | 'noise'
 //   nca.reset(mode = 'seed');     // 'seed' (all zeros, as in training) | 'noise'; stepCount -> 0
 //   nca.resize(width, height);    // new grid size in cells; the state is reset to the seed
 //   nca.setState(f32); nca.readState();  // Float32Array H*W*C, row-major [y][x][c], row 0 = top
+//   nca.readCanvas();             // the canvas as last drawn: {width, height, data: Uint8Array RGBA},
+//                                 // rows top-down like readState
 //   nca.fireRate = 0.5; nca.angle = 0.0; nca.seed = 1;  // settable; angle in radians
 //   nca.format      // 'RGBA32F' | 'RGBA16F' (read-only): what the state is stored in
 //   nca.stepCount   // steps since the last reset / setState
@@ -130,7 +136,7 @@ export class NCA {
     if (mode !== 'erase' && mode !== 'noise') throw new Error(`unknown brush mode ${mode}`);
     this._pass('brush', {
       u_center: ['2f', x * this.width, y * this.height],
-      u_radius: ['1f', radius * this.width],
+      u_radius: ['1f', radius * Math.min(this.width, this.height)],
       u_mode: ['1i', mode === 'noise' ? 1 : 0],
       u_noise: ['1f', this.noiseAmplitude],
       u_seed: ['1ui', (this.seed + 0x9e3779b9 * ++this._strokes) >>> 0],
@@ -189,6 +195,17 @@ export class NCA {
     }
     gl.bindFramebuffer(gl.READ_FRAMEBUFFER, null);
     return out;
+  }
+
+  readCanvas() {
+    const gl = this.gl;
+    const w = gl.drawingBufferWidth, h = gl.drawingBufferHeight;
+    const px = new Uint8Array(w * h * 4);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    gl.readPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, px);
+    const rows = new Uint8Array(px.length);  // readPixels starts at the bottom row
+    for (let y = 0; y < h; y++) rows.set(px.subarray((h - 1 - y) * w * 4, (h - y) * w * 4), y * w * 4);
+    return { width: w, height: h, data: rows };
   }
 
   // gl.finish() may return early in some browsers; reading one texel back cannot.

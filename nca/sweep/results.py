@@ -1,0 +1,126 @@
+"""A sweep's results on disk, rebuilt from its rows after every finished trial.
+
+    rows/<trial>.json    one row per finished trial (the sweep skips trials that have one)
+    rows/<trial>.png     the style beside its rollouts at each judged step
+    results.json, results.md, contact_sheet.png, best.json (the best trial of each image)
+    notes.json           (written by hand) {trial or image stem: what a person saw}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from ..files import write_atomic
+
+REFERENCE_STEP = "2000"  # the step count best-of ranks by, and whose scale the table shows
+
+
+def rows_dir(out: Path) -> Path:
+    return out / "rows"
+
+
+def save_row(out: Path, row: dict[str, Any]) -> None:
+    write_atomic(rows_dir(out) / f"{row['name']}.json", json.dumps(row, indent=1) + "\n")
+
+
+def load_rows(out: Path) -> list[dict[str, Any]]:
+    rows = []
+    for path in sorted(rows_dir(out).glob("*.json")):
+        row = json.loads(path.read_text())
+        row.setdefault("name", path.stem)  # rows from before the sweep named the trial by the file alone
+        rows.append(row)
+    return rows
+
+
+def scale_of(row: dict[str, Any]) -> float:
+    """The scale ratio at the reference step, or at the last judged step when the sweep stopped earlier."""
+    steps = row.get("steps", {})
+    step = REFERENCE_STEP if REFERENCE_STEP in steps else max(steps, key=int, default=None)
+    return steps[step]["scale_ratio"] if step else math.nan
+
+
+def ratio_at(row: dict[str, Any], step: str) -> float:
+    return row.get("steps", {}).get(step, {}).get("style_ratio", math.inf)
+
+
+def best_of(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per image, the trial to keep: good ones first, then the lowest style ratio at the reference step."""
+    best: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row.get("verdict") == "failed":
+            continue
+        key = Path(row["image"]).stem
+        rank = (row.get("verdict") != "good", ratio_at(row, REFERENCE_STEP))
+        held = best.get(key)
+        if held is None or rank < (held.get("verdict") != "good", ratio_at(held, REFERENCE_STEP)):
+            best[key] = row
+    return best
+
+
+def markdown(rows: list[dict[str, Any]], notes: dict[str, str] | None = None) -> str:
+    notes = notes or {}
+    good = sum(r.get("verdict") == "good" for r in rows)
+    steps = sorted({int(s) for r in rows for s in r.get("steps", {})})
+    lines = [
+        f"{good} of {len(rows)} good. Style ratio (0 = the style's own statistics, 1 = a flat image of its mean "
+        "colour) at each step count; its rise from the first step count; scale at step "
+        f"{REFERENCE_STEP} (1.0 = features of the style's size).",
+        "",
+        "| trial | image | seed | options | train min | style ratio at " + " / ".join(map(str, steps))
+        + " | rise | scale | verdict | seen |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        ratios = " / ".join(f"{r['steps'][str(n)]['style_ratio']:.4f}" if str(n) in r.get("steps", {}) else "-"
+                            for n in steps)
+        rises = " / ".join(f"{v * 100:+.0f}%" for _, v in sorted(r.get("rises", {}).items(), key=lambda kv: int(kv[0])))
+        scale = scale_of(r)
+        why = f" ({'; '.join(r['reasons'])})" if r.get("reasons") else ""
+        stem = Path(r["image"]).stem
+        options = ", ".join(f"{k}={v}" for k, v in (r.get("overrides") or {}).items()) or "-"
+        minutes = f"{r['train_minutes']:.1f}" if "train_minutes" in r else "-"
+        lines.append(f"| {r['name']} | {stem} | {r['seed']} | {options} | {minutes} | {ratios} | {rises or '-'} | "
+                     f"{scale:.2f} | {r['verdict']}{why} | {notes.get(r['name'], notes.get(stem, ''))} |")
+    best = best_of(rows)
+    if best:
+        lines += ["", "Best of each image: " + "; ".join(f"{k}: {v['name']} ({v['verdict']})" for k, v in sorted(best.items()))]
+    return "\n".join(lines) + "\n"
+
+
+def contact_sheet(out: Path, rows: list[dict[str, Any]]) -> None:
+    strips = []
+    for r in rows:
+        path = rows_dir(out) / f"{r['name']}.png"
+        if not path.is_file():
+            continue
+        with Image.open(path) as f:
+            strip = f.convert("RGB")
+        label = Image.new("RGB", (strip.width, 16), (255, 255, 255))
+        ImageDraw.Draw(label).text((2, 2), f"{r['name']}: {r['verdict']}", fill=(0, 0, 0))
+        strips.append((label, strip))
+    if not strips:
+        return
+    width = max(s.width for _, s in strips)
+    sheet = Image.new("RGB", (width, sum(lbl.height + s.height + 6 for lbl, s in strips)), (255, 255, 255))
+    y = 0
+    for label, strip in strips:
+        sheet.paste(label, (0, y))
+        sheet.paste(strip, (0, y + label.height))
+        y += label.height + strip.height + 6
+    sheet.save(out / "contact_sheet.png")
+
+
+def write_tables(out: Path) -> list[dict[str, Any]]:
+    rows = load_rows(out)
+    write_atomic(out / "results.json", json.dumps(rows, indent=1) + "\n")
+    notes_path = out / "notes.json"
+    notes = json.loads(notes_path.read_text()) if notes_path.is_file() else {}
+    write_atomic(out / "results.md", markdown(rows, notes))
+    write_atomic(out / "best.json", json.dumps({k: v["name"] for k, v in sorted(best_of(rows).items())}, indent=1) + "\n")
+    contact_sheet(out, rows)
+    return rows

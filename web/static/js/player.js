@@ -1,0 +1,256 @@
+// player.js: plays the current NCA on the canvas: the frame loop, the speed controller, the
+// counters, the step waiters, and the simulation, view and brush settings. No DOM: it reports
+// through the `changed` (settings moved) and `readout` (new counters) callbacks.
+//
+//   const player = new Player(gl, state, {changed, readout});
+//   player.setModel(nca); player.start();
+//   await player.waitSteps(100);            // resolves once the model has made 100 more steps
+
+const AUTO_MAX_SPF = 16;    // steps per frame the auto speed may reach
+const READOUT_MS = 500;     // how often the steps/s and fps counters are refreshed
+
+export class Player {
+  constructor(gl, state, { changed = () => {}, readout = () => {} } = {}) {
+    this.gl = gl;
+    this.state = state;
+    this.nca = null;
+    this.ready = false;        // a model is running
+    this.changed = changed;
+    this.readout = readout;
+    this.clock = new FrameClock();
+    this.meter = new RateMeter();
+    this.waiters = new StepWaiters();
+    this.heldSpf = null;       // steps per frame a script holds, whatever the speed setting
+    this._acc = 0;             // fractional steps for speeds below 1 step per frame
+    this._frame = (t) => this.frame(t);
+  }
+
+  start() { requestAnimationFrame(this._frame); }
+
+  frame(t) {
+    requestAnimationFrame(this._frame);
+    this.clock.tick(t);
+    if (!this.nca) return;
+    if (this.state.playing) this.advance(this.stepsThisFrame());
+    this.draw();
+    this.updateCounters(t);
+    this.waiters.resolve(this.nca.stepCount);
+  }
+
+  // A script's fixed count, else the auto controller's, else the chosen speed.
+  stepsThisFrame() {
+    const s = this.state;
+    if (this.heldSpf) return this.heldSpf;
+    if (s.speed === 'auto') {
+      s.spf = autoSpeed(s.spf, this.clock.ms);
+      return Math.max(1, Math.round(s.spf));
+    }
+    this._acc += Number(s.speed);
+    const n = Math.floor(this._acc);
+    this._acc -= n;
+    return n;
+  }
+
+  advance(n) {
+    if (n <= 0) return;
+    this.nca.step(n);
+    this.meter.count(n);
+  }
+
+  updateCounters(t) {
+    const rates = this.meter.frame(t);
+    if (!rates) return;
+    Object.assign(this.state, rates);
+    this.readout();
+  }
+
+  draw() {
+    if (!this.nca) return;
+    const s = this.state;
+    this.nca.draw({ view: s.view, channel: s.channel, tiled: s.tiled, zoom: s.zoom, pan: s.pan });
+  }
+
+  // The canvas as shown now: {width, height, data: Uint8Array RGBA, rows top-down}.
+  readCanvas() {
+    this.draw();
+    return this.nca.readCanvas();
+  }
+
+  // ---- the model -------------------------------------------------------------------------
+  setModel(nca) {
+    if (this.nca) this.nca.dispose();
+    this.nca = nca;
+    Object.assign(this.state, { fireRate: nca.fireRate, view: 'rgb', channel: Math.min(3, nca.channels - 1) });
+    nca.angle = radians(this.state.angleDeg);
+    this.ready = true;
+    this.changed();
+    this.draw();
+  }
+
+  // ---- step waiters ----------------------------------------------------------------------
+  // Resolves once the model has made `n` more steps (counted by stepCount).
+  waitSteps(n) { return this.waitForStep((this.nca ? this.nca.stepCount : 0) + n); }
+
+  waitForStep(step) { return this.waiters.add(step); }
+
+  holdSpeed(spf) { this.heldSpf = spf; }
+
+  // ---- simulation ------------------------------------------------------------------------
+  togglePlay() { this.state.playing = !this.state.playing; this.changed(); }
+  play() { this.state.playing = true; this.changed(); }
+  pause() { this.state.playing = false; this.changed(); }
+
+  stepOnce() {
+    this.state.playing = false;
+    if (this.nca) { this.advance(1); this.draw(); }
+    this.changed();
+  }
+
+  reset(mode = 'seed') {
+    if (!this.nca) return;
+    this.nca.reset(mode);
+    this.draw();
+    this.changed();
+  }
+
+  setSpeed(value) {
+    this.state.speed = value === 'auto' ? 'auto' : String(Number(value));
+    this.state.spf = value === 'auto' ? 1 : Number(value);
+    this._acc = 0;
+    this.changed();
+  }
+
+  setGrid(n) {
+    n = clamp(Math.round(n), 64, 1024);
+    this.state.grid = n;
+    if (this.nca) { this.nca.resize(n, n); this.draw(); }
+    this.changed();
+  }
+
+  setFireRate(v) {
+    this.state.fireRate = clamp(v, 0.01, 1);
+    if (this.nca) this.nca.fireRate = this.state.fireRate;
+    this.changed();
+  }
+
+  setAngle(deg) {
+    this.state.angleDeg = Math.round(deg) % 360;
+    if (this.nca) this.nca.angle = radians(this.state.angleDeg);
+    this.changed();
+  }
+
+  // ---- view ------------------------------------------------------------------------------
+  setZoom(z) { this.zoomAt(z, 0.5, 0.5); }
+
+  // Zoom keeping the grid point under (u, v) (canvas fractions, y down) where it is.
+  zoomAt(z, u = 0.5, v = 0.5) {
+    const s = this.state;
+    const z1 = clamp(z, 1, 16);
+    const k = 1 / s.zoom - 1 / z1;
+    s.pan = [s.pan[0] + (u - 0.5) * k, s.pan[1] + (v - 0.5) * k];
+    s.zoom = z1;
+    if (z1 === 1) s.pan = s.pan.map(wrap);
+    this.draw();
+    this.changed();
+  }
+
+  // Pan by a fraction of the canvas (the texture wraps, so panning never runs out).
+  panBy(du, dv) {
+    const s = this.state;
+    s.pan = [s.pan[0] + du / s.zoom, s.pan[1] + dv / s.zoom].map(wrap);
+    this.draw();
+  }
+
+  resetView() {
+    Object.assign(this.state, { zoom: 1, pan: [0, 0], tiled: false });
+    this.draw();
+    this.changed();
+  }
+
+  setTiled(on) { this.state.tiled = !!on; this.draw(); this.changed(); }
+
+  setView(value) {
+    if (value === 'rgb') this.state.view = 'rgb';
+    else { this.state.view = 'hidden'; this.state.channel = Number(value); }
+    this.draw();
+    this.changed();
+  }
+
+  // ---- brush -----------------------------------------------------------------------------
+  setBrush({ mode, radius } = {}) {
+    const brush = this.state.brush;
+    if (mode) brush.mode = mode === 'noise' ? 'noise' : 'erase';
+    if (radius != null) brush.radius = clamp(Math.round(radius * 100) / 100, 0.01, 0.4);
+    this.changed();
+  }
+
+  // Brush radius on screen, in CSS pixels, for a canvas `width` CSS pixels wide.
+  brushScreenRadius(width) {
+    return (this.state.brush.radius * width * this.state.zoom) / (this.state.tiled ? 2 : 1);
+  }
+
+  // Canvas position (u, v: fractions of the canvas, y down) -> grid coordinates in [0, 1),
+  // as the display shader maps them.
+  gridAt(u, v) {
+    const s = this.state;
+    let x = (u - 0.5) / s.zoom + 0.5 + s.pan[0];
+    let y = (v - 0.5) / s.zoom + 0.5 + s.pan[1];
+    if (s.tiled) { x *= 2; y *= 2; }
+    return [wrap(x), wrap(y)];
+  }
+
+  brushAt(u, v) {
+    if (!this.nca) return;
+    const [x, y] = this.gridAt(u, v);
+    this.nca.paint(x, y, this.state.brush.radius, this.state.brush.mode);
+    this.draw();
+  }
+}
+
+// Hold ~50 fps: add steps while frames come quickly, drop them when frames drag.
+function autoSpeed(spf, frameMs) {
+  if (frameMs < 19 && spf < AUTO_MAX_SPF) return Math.min(AUTO_MAX_SPF, spf * 1.08 + 0.02);
+  if (frameMs > 26 && spf > 1) return Math.max(1, spf * 0.85);
+  return spf;
+}
+
+// A smoothed frame time: one slow frame should not halve the speed.
+class FrameClock {
+  constructor() { this.ms = 16.7; this.last = 0; }
+
+  tick(t) {
+    if (this.last) this.ms = 0.9 * this.ms + 0.1 * Math.min(250, t - this.last);
+    this.last = t;
+  }
+}
+
+// Steps and frames counted over a window; frame(t) returns the rates when a window closes.
+class RateMeter {
+  constructor() { this.window = { t: performance.now(), steps: 0, frames: 0 }; }
+
+  count(steps) { this.window.steps += steps; }
+
+  frame(t) {
+    const w = this.window;
+    w.frames += 1;
+    const elapsed = t - w.t;
+    if (elapsed < READOUT_MS) return null;
+    this.window = { t, steps: 0, frames: 0 };
+    return { stepsPerSec: (1000 * w.steps) / elapsed, fps: (1000 * w.frames) / elapsed };
+  }
+}
+
+// Promises that resolve once the step count reaches their target.
+class StepWaiters {
+  constructor() { this.pending = []; }
+
+  add(target) { return new Promise((resolve) => this.pending.push({ target, resolve })); }
+
+  resolve(count) {
+    this.pending = this.pending.filter((w) => (count >= w.target ? (w.resolve(count), false) : true));
+  }
+}
+
+const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
+const wrap = (p) => p - Math.floor(p);
+const radians = (deg) => (deg * Math.PI) / 180;
