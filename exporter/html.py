@@ -45,3 +45,20 @@ def standalone_html(info: dict[str, Any], sources: dict[str, str], title: str | 
         bundle_json=Markup(script_json({"model": info, "sources": sources})),
         engine=Markup(engine),
     )
+
+
+SHADER_FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.frag$")
+
+
+def standalone_html_for_bundle(bundle_dir: str | Path, title: str | None = None) -> str:
+    """The standalone page of an exported bundle directory (its model.json and shaders), the same
+    page `export(..., html=...)` writes. Shader names come from model.json: only plain `*.frag`
+    names inside the bundle are read."""
+    bundle_dir = Path(bundle_dir)
+    info = json.loads((bundle_dir / "model.json").read_text(encoding="utf-8"))
+    sources = {}
+    for program, file in info["shaders"].items():
+        if not isinstance(file, str) or not SHADER_FILE_RE.match(file):
+            raise ValueError(f"model.json names an unusable shader file {file!r}")
+        sources[program] = (bundle_dir / file).read_text(encoding="utf-8")
+    return standalone_html(info, sources, title)

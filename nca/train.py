@@ -97,8 +97,10 @@ def train(
     """Train an NCA on `style_image`, writing a run directory at `out_dir`.
 
     Configs come from `preset` with `overrides` (any ModelConfig/TrainConfig field)
-    unless given explicitly. `progress` receives a dict per iteration (and one per
-    preview); `should_stop` is polled each iteration and ends the run with a checkpoint.
+    unless given explicitly. `progress` receives a dict per iteration, whose `snapshot(path)`
+    writes the current weights as a checkpoint (a live view of the run), one per preview and
+    one per phase ({"phase": "loading" | "compiling" | "probing" | "training" | "evaluating"});
+    `should_stop` is polled each iteration and ends the run with a checkpoint.
     With `resume=True` the run continues from `out_dir`'s last checkpoint; its configs
     win, except `iterations`, which may be raised. Only one process at a time can train
     in a run directory (nca/runlock.py).
@@ -145,6 +147,7 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     cpu_gen = torch.Generator().manual_seed(train_cfg.seed)
     dev_gen = torch.Generator(device=dev).manual_seed(train_cfg.seed + 1)
     model = NCA(model_cfg).to(dev)
+    _say(progress, start, "loading")  # the VGG weights and the style's target features
     vgg = VGGFeatures(train_cfg.vgg_weights or None, pool=train_cfg.vgg_pool).to(dev)
     style_loss = StyleLoss(vgg, style, kind=train_cfg.loss, layer_weights=train_cfg.layer_weights,
                            balance=train_cfg.gram_balance)
@@ -184,6 +187,11 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
             "wall_time": elapsed,
         })
 
+    def snapshot(path: Path) -> None:
+        """The current (not the selected) weights as a checkpoint file; changes nothing in the run."""
+        save_checkpoint(path, model, train_cfg, dict(run_meta, iterations=iteration, final_loss=state.last_loss),
+                        style_image=style_u8)
+
     if not quiet:
         print(f"NCA: {model_cfg.channels} channels, {model_cfg.hidden} hidden, "
               f"{model_cfg.parameter_count} parameters; training on {dev.type}, "
@@ -195,6 +203,7 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     metrics = run.open_metrics(start, resume)
     t0 = time.perf_counter()
     iteration, status, last_preview = start, "finished", t0
+    _say(progress, start, "compiling")  # until the first iteration is done (torch.compile, warm-up)
     try:
         while iteration < train_cfg.iterations:
             if should_stop is not None and should_stop():
@@ -227,9 +236,12 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
             metrics.write(json.dumps(record) + "\n")
             if progress is not None:
                 eta = (train_cfg.iterations - iteration) / rate if rate > 0 else None
-                progress(dict(record, iterations=train_cfg.iterations, it_per_s=rate, eta_s=eta))
+                progress(dict(record, iterations=train_cfg.iterations, it_per_s=rate, eta_s=eta,
+                              snapshot=snapshot))
             if selection.due(iteration):
+                _say(progress, iteration, "probing")
                 metrics.write(json.dumps(selection.probe(iteration, model, style_loss, step)) + "\n")
+                _say(progress, iteration, "training")
             if iteration % train_cfg.checkpoint_every == 0 or iteration == train_cfg.iterations:
                 metrics.flush()
                 save(iteration, elapsed)
@@ -324,6 +336,11 @@ def _discard_step(state: _State, optimizer: torch.optim.Optimizer, iteration: in
                             "try a lower --lr (the last good checkpoint is kept)")
 
 
+def _say(progress, iteration: int, phase: str) -> None:
+    if progress is not None:
+        progress({"iteration": iteration, "phase": phase})
+
+
 def _preview(out: Path, x: torch.Tensor, progress, iteration: int) -> None:
     path = previews.write_pool_preview(out, x.detach())
     previews.write_loss_curve(out)
@@ -334,6 +351,8 @@ def _preview(out: Path, x: torch.Tensor, progress, iteration: int) -> None:
 def _finish(run: RunDir, model: NCA, selection: CheckpointSelection, vgg: VGGFeatures, dev: torch.device,
             cfg: TrainConfig, result: RunResult, progress, quiet: bool) -> RunResult:
     """Previews of the model the run hands on, then the closing check and its verdict."""
+    if result.status == "finished":
+        _say(progress, result.iterations, "evaluating")
     previews.write_loss_curve(run.path)
     if selection.weights is not None:
         model.load_state_dict(selection.weights)  # the preview shows the model the run hands on
@@ -344,8 +363,6 @@ def _finish(run: RunDir, model: NCA, selection: CheckpointSelection, vgg: VGGFea
               f"{result.wall_time:.0f} s -> {run.checkpoint}{kept}", file=sys.stderr)
     if not cfg.check_steps or result.status != "finished":
         return result
-    if progress is not None:
-        progress({"iteration": result.iterations, "phase": "evaluating"})
     result.evaluation = check(load_checkpoint(run.checkpoint), device=dev.type, vgg=vgg)
     run.write_evaluation(result.evaluation)
     if not quiet:

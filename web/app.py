@@ -19,6 +19,7 @@ from .settings import PACKAGE_DIR, Settings
 from .store import ModelStore
 from .uploads import MULTIPART_SLACK, UploadSizeLimit
 from .version import VERSION
+from .videos import VideoRenderer
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.store = ModelStore(settings.models_dir, settings.bundled_models_dir)
     app.state.jobs = manager
+    app.state.videos = VideoRenderer(settings)
 
     app.add_middleware(UploadSizeLimit, limit=settings.max_upload_bytes + MULTIPART_SLACK,
                        text=settings.upload_limit_text)

@@ -25,6 +25,8 @@ class ModelSummary(BaseModel):
     created: str | None = None
     bundle_url: str = Field(description="directory URL to pass to NCA.load(); model.json lives there")
     thumbnail_url: str
+    downloads: dict[str, str] = Field(default_factory=dict,
+                                      description="download URLs: bundle (zip), checkpoint (.pt), standalone (.html)")
     job_id: str | None = None
     training: dict[str, Any] = Field(default_factory=dict)
     verdict: Verdict | None = Field(None, description="quality check of the model: good, drifts, poor or failed")
@@ -49,7 +51,14 @@ class Job(BaseModel):
     iterations: int | None = None
     loss: float | None = None
     it_per_s: float | None = None
-    eta_s: float | None = None
+    eta_s: float | None = Field(None, description="seconds of training iterations left")
+    remaining: dict[str, float] = Field(default_factory=dict,
+                                        description="estimated seconds left per phase still to come: training, "
+                                                    "probing, evaluating, exporting")
+    remaining_s: float | None = Field(None, description="their sum: the job's estimated remaining time")
+    live_iteration: int | None = Field(None, description="the iteration of the newest live bundle")
+    live_url: str | None = Field(None, description="bundle directory URL of the weights training has now, for "
+                                                   "NCA.load (while the job trains, and after a cancel)")
     preview_url: str | None = Field(None, description="latest training preview (pool samples), when there is one")
     style_url: str | None = None
     error: str | None = None

@@ -1,10 +1,12 @@
 """Take the README screenshots of the studio with headless Chromium (Playwright).
 
     python -m web.screenshots [--out docs/screenshots] [--models web/models] [--style tests/data/pebbles.png]
+                              [--no-training]
 
 Starts the app with uvicorn on a free 127.0.0.1 port and a throw-away data dir, then saves:
-  studio-gallery.png    the whole page: gallery, a texture running, the controls
+  studio-gallery.png    the whole page at 1440x900: gallery, a texture running, the controls
   studio-texture.png    the canvas alone, a texture grown from the seed
+  studio-phone.png      the page on a 390x844 touch phone: canvas, toolbar, brush, the model's name
   studio-training.png   the page while a model trains from an uploaded image (live preview)
 """
 
@@ -37,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--style", type=Path, default=Path("tests/data/pebbles.png"))
     p.add_argument("--model", default=None, help="gallery model to show (default: the first)")
     p.add_argument("--grow", type=int, default=400, help="steps to grow before the texture shots")
+    p.add_argument("--no-training", action="store_true", help="skip studio-training.png (it trains a model)")
     args = p.parse_args(argv)
 
     from playwright.sync_api import sync_playwright
@@ -58,9 +61,23 @@ def main(argv: list[str] | None = None) -> int:
                 page.goto(url + (f"#model={args.model}" if args.model else ""))
                 page.wait_for_function("window.studio && window.studio.ready", timeout=60_000)
                 page.wait_for_function(f"window.studio.nca.stepCount >= {args.grow}", timeout=300_000)
+                _hold(page)
                 page.screenshot(path=args.out / "studio-gallery.png")
                 page.locator("#canvas-wrap").screenshot(path=args.out / "studio-texture.png")
 
+                phone = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+                mobile = phone.new_page()
+                mobile.goto(url + (f"#model={args.model}" if args.model else ""))
+                mobile.wait_for_function("window.studio && window.studio.ready", timeout=60_000)
+                mobile.wait_for_function(f"window.studio.nca.stepCount >= {args.grow}", timeout=300_000)
+                _hold(mobile)
+                mobile.screenshot(path=args.out / "studio-phone.png")
+                phone.close()
+                if args.no_training:
+                    browser.close()
+                    return _done(args.out, ("studio-gallery.png", "studio-texture.png", "studio-phone.png"))
+
+                page.evaluate("window.studio.play()")
                 page.set_input_files("#file", str(args.style))
                 page.select_option("#preset", "quick")
                 page.fill("#iterations", "300")
@@ -77,8 +94,19 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.should_exit = True
             thread.join(60)
-    for name in ("studio-gallery.png", "studio-texture.png", "studio-training.png"):
-        print(args.out / name)
+    return _done(args.out, ("studio-gallery.png", "studio-texture.png", "studio-phone.png", "studio-training.png"))
+
+
+def _hold(page) -> None:
+    """Pause the grown texture for its picture: the CPU renderer here is slow enough for the page's
+    slow-grid hint, which belongs on a slow machine, not on the README's pictures."""
+    page.evaluate("window.studio.pause()")
+    page.wait_for_selector("#slow-hint", state="hidden")
+
+
+def _done(out: Path, names: tuple[str, ...]) -> int:
+    for name in names:
+        print(out / name)
     return 0
 
 

@@ -32,6 +32,12 @@ class Settings:
     # WebGL runs on the CPU (no GPU), the playing page needs a core of its own (bench/studio_contention.py).
     train_threads: int = 0
     device: str = "auto"
+    # Live bundles of a training job (web/jobs/live.py), which the page runs while it learns: a fresh
+    # export of the current weights every N iterations or S seconds, whichever comes later, so that
+    # exports (a checkpoint write, a bundle, a small thumbnail: ~0.1-0.5 s) take a few % of training.
+    # 0 iterations: none.
+    live_every_iterations: int = 20
+    live_every_seconds: float = 15.0
     # Start the job manager's thread with the app (tests may drive it by hand).
     start_jobs: bool = True
     # How often an SSE stream looks for new events, and how often it sends a keep-alive comment.
@@ -39,6 +45,14 @@ class Settings:
     sse_keepalive_seconds: float = 15.0
     # The worker process entry point, "module:function" (tests substitute a crashing one).
     worker: str = "web.worker:main"
+    # Videos the server renders (POST /api/models/{id}/video, web/videos.py): the longest side in
+    # cells, the most steps, the most work (cells x steps: 256x256 for 4000 steps, 512x512 for 1000),
+    # how many render at once, and how long one may take before its worker process is killed.
+    max_video_side: int = 512
+    max_video_steps: int = 4000
+    max_video_cell_steps: int = 256 * 256 * 4000
+    max_video_renders: int = 1
+    video_timeout_seconds: float = 600.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))

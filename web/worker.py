@@ -3,8 +3,9 @@ kill or a runaway native library in training can never take the server down.
 
     main(spec, messages, stop)    web/jobs/protocol.py defines the spec and every message
 
-Messages: started; progress, preview and phase while it trains; exporting; last, exactly one
-of finished / cancelled / failed, unless the process dies. `stop` is train's should_stop.
+Messages: started; progress, preview, phase and live (a bundle of the current weights, web/jobs/live.py)
+while it trains; exporting; last, exactly one of finished / cancelled / failed, unless the process dies.
+`stop` is train's should_stop; set after training is done, the job is cancelled before its export.
 The exporter writes the model's bundle whole, studio.json included; the worker never edits it.
 The worker dies with its server: when the server process is gone (even after kill -9) it
 checkpoints and exits, so no orphan goes on writing a run the next server may resume.
@@ -81,8 +82,12 @@ def _run(spec: WorkerSpec, messages, stop, log) -> None:
 
     from exporter import export
     from nca.checkpoint import CHECKPOINT_NAME, RESUME_NAME, load_checkpoint
+    from nca.config import preset
     from nca.rundir import run_progress
     from nca.train import RunResult, train
+
+    from .jobs import live
+    from .jobs.remaining import Remaining
 
     job_dir = Path(spec["job_dir"])
     run_dir = job_dir / "run"
@@ -93,18 +98,25 @@ def _run(spec: WorkerSpec, messages, stop, log) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] job {spec['job_id']}: preset {spec['preset']}, "
           f"options {spec.get('options')}, resume {resume}", file=log)
 
-    def progress(info: dict[str, Any]) -> None:
-        if "phase" in info:
-            messages.put(protocol.phase(info["phase"]))
-        elif "preview" in info:
-            messages.put(protocol.preview(info["iteration"]))
-        else:
-            messages.put(protocol.progress(info["iteration"], info["iterations"], info.get("loss"),
-                                           info.get("it_per_s"), info.get("eta_s"), info.get("lr")))
-
     style = (job_dir / "upload").read_bytes()
     # On resume too: train() keeps the run's settings and refuses an option that would change them.
     options = {k: v for k, v in (spec.get("options") or {}).items() if v is not None}
+    left = Remaining(*preset(spec["preset"], **options), live_thumbnail_steps=live.THUMBNAIL_STEPS)
+    writer = live.LiveWriter(job_dir, int(spec.get("live_every") or 0), float(spec.get("live_seconds") or 0.0))
+
+    def progress(info: dict[str, Any]) -> None:
+        iteration = info["iteration"]
+        if "phase" in info:
+            left.phase_started(info["phase"])
+            messages.put(protocol.phase(info["phase"], left.parts(iteration, info["phase"])))
+        elif "preview" in info:
+            messages.put(protocol.preview(iteration))
+        else:
+            left.iteration_done(iteration, info.get("seconds"))
+            messages.put(protocol.progress(iteration, info["iterations"], info.get("loss"), info.get("it_per_s"),
+                                           info.get("eta_s"), info.get("lr"), left.parts(iteration)))
+            if "snapshot" in info and not stop.is_set() and writer.due(iteration):
+                _write_live(writer, left, info["snapshot"], iteration, messages, log)
     done = run_progress(run_dir) if resume else None
     if done is not None and done[0] >= (options.get("iterations") or done[1]):
         # The run finished (its worker died before exporting, or an earlier server lost track): export it.
@@ -115,14 +127,26 @@ def _run(spec: WorkerSpec, messages, stop, log) -> None:
         result = train(style, run_dir, preset=spec["preset"], device=spec.get("device", "auto"), resume=resume,
                        progress=progress, should_stop=stop.is_set, quiet=True, **options)
     messages.put(protocol.preview(result.iterations))  # train wrote preview_rollout.png
-    if result.status == "cancelled":
+    if result.status == "cancelled" or stop.is_set():  # a resume exports the finished run
         messages.put(protocol.cancelled(result.iterations))
         return
 
-    messages.put(protocol.exporting())
+    messages.put(protocol.exporting(left.parts(result.iterations, "exporting")))
     studio = {"title": spec["name"], "job_id": spec["job_id"], "preset": spec["preset"],
               "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     # force: the job's own bundle, if an earlier try got that far.
     export(run_dir, Path(spec["models_dir"]), name=spec["model_id"], force=True, studio=studio)
     messages.put(protocol.finished(spec["model_id"], result.iterations, result.final_loss, result.wall_time,
                                    (result.evaluation or {}).get("verdict")))
+
+
+def _write_live(writer, left, snapshot, iteration: int, messages, log) -> None:
+    """A live bundle of the current weights; a failure costs the live view, never the job."""
+    try:
+        left.export_done(writer.write(snapshot, iteration))
+    except Exception:  # noqa: BLE001 - e.g. a full disk: say so in the log, stop trying
+        traceback.print_exc(file=log)
+        print(f"[{time.strftime('%H:%M:%S')}] live bundles off after a failed export", file=log)
+        writer.every = 0
+        return
+    messages.put(protocol.live(iteration))

@@ -17,10 +17,9 @@ import torch
 from PIL import Image
 
 from exporter import export
-from nca.checkpoint import load_checkpoint, save_checkpoint
-from nca.config import TrainConfig
+from nca.checkpoint import load_checkpoint
 from nca.model import to_rgb
-from tests.conftest import TEXTURES, random_model
+from tests.conftest import TEXTURES, random_model, write_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 JS_DIR = REPO / "exporter" / "js"
@@ -112,7 +111,7 @@ def bundle_of(tmp_path):
     def _bundle(channels: int, hidden: int, seed: int = 0) -> tuple[Path, Path]:
         model = random_model(channels, hidden, seed, scale=0.1 / math.sqrt(hidden))
         ckpt = tmp_path / f"run-{channels}-{hidden}" / "checkpoint.pt"
-        save_checkpoint(ckpt, model, TrainConfig(), {"iterations": 0})
+        write_checkpoint(ckpt, model, meta={"iterations": 0})
         return ckpt, export(ckpt, tmp_path / "bundles", thumbnail_steps=2)
 
     return _bundle

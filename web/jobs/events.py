@@ -16,7 +16,7 @@ MAX_EVENTS = 2000  # per job
 
 class Event(NamedTuple):
     seq: int
-    kind: str  # "job" (data: the whole job), "progress" or "preview"
+    kind: str  # "job" (data: the whole job), "progress", "preview" or "live"
     data: dict[str, Any]
 
 

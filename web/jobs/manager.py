@@ -22,11 +22,12 @@ from nca.rundir import run_progress
 
 from ..settings import Settings
 from ..store import read_json
-from . import protocol
+from . import live, protocol
 from .events import Event, EventLog
 from .model import (
     ACTIVE,
     CANCELLED,
+    CANCELLING,
     FAILED,
     FINISHED,
     INTERRUPTED,
@@ -105,7 +106,7 @@ class JobManager:
             job.verdict = (info.get("quality") or {}).get("verdict")
         else:
             job.status, job.error = INTERRUPTED, INTERRUPTED_ERROR
-        job.phase, job.eta_s = None, None
+        job.phase, job.eta_s, job.remaining = None, None, {}
         job.ended = job.ended or now_iso()
         self._save(job)
 
@@ -163,6 +164,18 @@ class JobManager:
         path = self.jobs_dir / job_id / "run" / "style.png"
         return path if path.is_file() else None
 
+    def live_path(self, job_id: str, iteration: int, name: str) -> Path | None:
+        """A file of one of the job's live bundles (web/jobs/live.py), or None; no argument is trusted."""
+        if not valid_job_id(job_id) or self.get(job_id) is None:
+            return None
+        return live.live_file(self.jobs_dir / job_id, iteration, name)
+
+    def live_url(self, job_id: str, iteration: int | None) -> str | None:
+        """The directory URL of a live bundle (what NCA.load takes), while its files are on disk."""
+        if iteration is None or self.live_path(job_id, iteration, "model.json") is None:
+            return None
+        return f"/api/jobs/{job_id}/live/{iteration}/"
+
     # ---- commands ----------------------------------------------------------------------
     def submit(self, image: bytes, name: str, preset: str, options: dict[str, Any]) -> Job:
         job = Job(id=uuid.uuid4().hex, name=name, preset=preset, options=options, upload_bytes=len(image))
@@ -188,6 +201,9 @@ class JobManager:
                 self._cancel_requested.add(job_id)
                 if self._running_id == job_id and self._stop_event is not None:
                     self._stop_event.set()
+                if job.phase != CANCELLING:  # shown at once; the worker stops at its next iteration
+                    job.phase, job.remaining = CANCELLING, {}
+                    self._changed(job)
             else:
                 raise JobError(f"job is {job.status}; only queued or running jobs can be cancelled")
             return job.copy()
@@ -262,12 +278,14 @@ class JobManager:
             job_id=job.id, job_dir=str(self.jobs_dir / job.id), models_dir=str(self.models_dir),
             model_id=job.id, name=job.name, preset=job.preset, options=dict(job.options),
             resume=job.runs > 0, device=self.settings.device, threads=self.settings.worker_threads,
-            server_pid=os.getpid(),
+            server_pid=os.getpid(), live_every=self.settings.live_every_iterations,
+            live_seconds=self.settings.live_every_seconds,
         )
         with self._lock:
             job.status, job.phase, job.started, job.ended, job.error = RUNNING, "starting", now_iso(), None, None
             job.runs += 1
             job.eta_s = job.it_per_s = None
+            job.remaining = {}
             self._running_id, self._stop_event = job.id, stop
             if job.id in self._cancel_requested or self._stopping:
                 stop.set()
@@ -306,15 +324,20 @@ class JobManager:
         """Apply one worker message; returns it when it ends the job."""
         kind = message.get("type")
         with self._lock:
+            cancelling = job.id in self._cancel_requested  # "cancelling" stays until the job ends
             if kind == "started":
-                job.phase = "training"
+                job.phase = CANCELLING if cancelling else "loading"
                 self._changed(job)
             elif kind == "progress":
                 job.iteration = message["iteration"]
                 job.iterations = message["iterations"]
                 job.loss, job.it_per_s, job.eta_s = message["loss"], message["it_per_s"], message["eta_s"]
+                job.remaining = message.get("remaining") or {}
                 self.events.append(job.id, "progress", {k: v for k, v in message.items() if k != "type"})
-                if time.monotonic() - self._last_save > SAVE_EVERY:
+                if job.phase != "training" and not cancelling:  # the first iteration ends "compiling"
+                    job.phase = "training"
+                    self._changed(job)
+                elif time.monotonic() - self._last_save > SAVE_EVERY:
                     self._last_save = time.monotonic()
                     self._save(job)
             elif kind == "preview":
@@ -323,21 +346,29 @@ class JobManager:
                     "iteration": message["iteration"],
                     "url": f"/api/jobs/{job.id}/preview.png?i={message['iteration']}"})
             elif kind == "phase":
-                job.phase = message["phase"]
+                job.phase = CANCELLING if cancelling else message["phase"]
+                job.remaining = {} if cancelling else message.get("remaining") or {}
                 self._changed(job)
+            elif kind == "live":
+                job.live_iteration = message["iteration"]
+                self.events.append(job.id, "live", {
+                    "iteration": message["iteration"], "url": self.live_url(job.id, message["iteration"])})
             elif kind == "exporting":
                 job.phase = "exporting"
                 job.eta_s = 0.0
+                job.remaining = message.get("remaining") or {}
                 self._changed(job)
             elif kind in protocol.ENDINGS:
                 return message
         return None
 
     def _finish(self, job: Job, outcome: protocol.Ending | None, exitcode: int | None) -> None:
-        job.phase, job.eta_s, job.ended = None, None, now_iso()
+        job.phase, job.eta_s, job.remaining, job.ended = None, None, {}, now_iso()
         kind = outcome.get("type") if outcome else None
         if kind == "finished":
             job.status, job.model_id, job.verdict = FINISHED, outcome["model_id"], outcome.get("verdict")
+            job.live_iteration = None  # the final model replaces the live view
+            live.remove(self.jobs_dir / job.id)
             job.iteration = outcome.get("iterations") or job.iteration
             job.loss = outcome.get("final_loss", job.loss)
         elif kind == "cancelled":

@@ -18,8 +18,10 @@ STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, INTERRUPTED)
 ACTIVE = (QUEUED, RUNNING)
 TERMINAL = (FINISHED, FAILED, CANCELLED, INTERRUPTED)
 RESUMABLE = (CANCELLED, INTERRUPTED, FAILED)
-# What a running job is doing; None once it is not running.
-PHASES = ("starting", "training", "evaluating", "exporting")
+# What a running job is doing, in order; None once it is not running. "cancelling": asked to stop,
+# the worker has not yet (it stops between iterations; a probe or the closing check runs on first).
+PHASES = ("starting", "loading", "compiling", "training", "probing", "evaluating", "exporting", "cancelling")
+CANCELLING = "cancelling"
 INTERRUPTED_ERROR = "the server stopped while this job was running; resume it to continue"
 
 JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -49,8 +51,10 @@ class Job:
     iterations: int | None = None
     loss: float | None = None
     it_per_s: float | None = None
-    eta_s: float | None = None
+    eta_s: float | None = None  # training iterations only
+    remaining: dict[str, float] = field(default_factory=dict)  # seconds left per phase to come (web/jobs/remaining.py)
     preview_iteration: int | None = None
+    live_iteration: int | None = None  # the newest live bundle (web/jobs/live.py), while training
     phase: str | None = None  # one of PHASES while running
     error: str | None = None
     model_id: str | None = None

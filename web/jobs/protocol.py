@@ -29,6 +29,8 @@ class WorkerSpec(TypedDict):
     device: str
     threads: int  # torch CPU threads
     server_pid: int  # the worker exits when this process is gone
+    live_every: int  # a live bundle every this many iterations (0: none) ...
+    live_seconds: float  # ... and at least this many seconds apart (web/jobs/live.py)
 
 
 class Started(TypedDict):
@@ -44,6 +46,7 @@ class Progress(TypedDict):
     it_per_s: float | None
     eta_s: float | None
     lr: float | None
+    remaining: dict[str, float]  # seconds left per phase still to come (web/jobs/remaining.py)
 
 
 class Preview(TypedDict):
@@ -54,10 +57,17 @@ class Preview(TypedDict):
 class Phase(TypedDict):
     type: Literal["phase"]
     phase: str  # e.g. "evaluating"
+    remaining: dict[str, float]
+
+
+class Live(TypedDict):
+    type: Literal["live"]
+    iteration: int  # a live bundle of the weights at this iteration is in <job dir>/live/<iteration>/
 
 
 class Exporting(TypedDict):
     type: Literal["exporting"]
+    remaining: dict[str, float]
 
 
 class Finished(TypedDict):
@@ -79,7 +89,7 @@ class Failed(TypedDict):
     error: str  # one line, for the page
 
 
-Message = Started | Progress | Preview | Phase | Exporting | Finished | Cancelled | Failed
+Message = Started | Progress | Preview | Phase | Live | Exporting | Finished | Cancelled | Failed
 Ending = Finished | Cancelled | Failed
 
 
@@ -96,21 +106,31 @@ def started(resume: bool) -> Started:
     return {"type": "started", "resume": resume}
 
 
-def progress(iteration: int, iterations: int, loss: Any, it_per_s: Any, eta_s: Any, lr: Any) -> Progress:
+def progress(iteration: int, iterations: int, loss: Any, it_per_s: Any, eta_s: Any, lr: Any,
+             remaining: dict[str, Any] | None = None) -> Progress:
     return {"type": "progress", "iteration": int(iteration), "iterations": int(iterations), "loss": finite(loss),
-            "it_per_s": finite(it_per_s), "eta_s": finite(eta_s), "lr": finite(lr)}
+            "it_per_s": finite(it_per_s), "eta_s": finite(eta_s), "lr": finite(lr), "remaining": seconds(remaining)}
 
 
 def preview(iteration: int) -> Preview:
     return {"type": "preview", "iteration": int(iteration)}
 
 
-def phase(name: str) -> Phase:
-    return {"type": "phase", "phase": str(name)}
+def phase(name: str, remaining: dict[str, Any] | None = None) -> Phase:
+    return {"type": "phase", "phase": str(name), "remaining": seconds(remaining)}
 
 
-def exporting() -> Exporting:
-    return {"type": "exporting"}
+def live(iteration: int) -> Live:
+    return {"type": "live", "iteration": int(iteration)}
+
+
+def seconds(parts: dict[str, Any] | None) -> dict[str, float]:
+    """Per-phase seconds with only finite values (JSON for the page)."""
+    return {str(k): f for k, v in (parts or {}).items() if (f := finite(v)) is not None}
+
+
+def exporting(remaining: dict[str, Any] | None = None) -> Exporting:
+    return {"type": "exporting", "remaining": seconds(remaining)}
 
 
 def finished(model_id: str, iterations: int, final_loss: Any, wall_time: Any, verdict: str | None) -> Finished:

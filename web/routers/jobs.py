@@ -52,6 +52,9 @@ def job_out(manager: JobManager, job: JobState | dict) -> dict:
     data["preview_url"] = (f"/api/jobs/{job_id}/preview.png?i={data.get('preview_iteration') or 0}"
                            if manager.preview_path(job_id) else None)
     data["style_url"] = f"/api/jobs/{job_id}/style.png" if manager.style_path(job_id) else None
+    data["live_url"] = manager.live_url(job_id, data.get("live_iteration"))
+    remaining = data.get("remaining") or {}
+    data["remaining_s"] = round(sum(remaining.values()), 1) if remaining else None
     data["queue_position"] = manager.queue_position(job_id) if status == "queued" else None
     data["resumable"] = status in RESUMABLE
     return data
@@ -179,17 +182,33 @@ def job_style(job_id: str, manager: Manager) -> FileResponse:
     return file_or_404(manager.style_path(job_id), "image/png", "no style image for this job (yet)")
 
 
+@router.get("/{job_id}/live/{iteration}/{filename}", responses=NOT_FOUND, response_class=FileResponse,
+            summary="A file of a live bundle: the weights of a job still training, at that iteration",
+            description="What the page runs while a job trains (`live_url` of the job, `live` events). "
+                        "Only the newest few versions are kept; older ones, and all of them once the job "
+                        "has finished, are 404.")
+def job_live_file(job_id: str, iteration: str, filename: str, manager: Manager) -> FileResponse:
+    number = int(iteration) if iteration.isdigit() and len(iteration) <= 9 else -1
+    path = manager.live_path(job_id, number, filename)
+    media = {".json": "application/json", ".frag": "text/plain; charset=utf-8", ".png": "image/png",
+             ".pt": "application/octet-stream"}
+    # A version never changes once written: the browser may keep it.
+    return file_or_404(path, media[path.suffix] if path else "", "no such live bundle file",
+                       {"Cache-Control": "private, max-age=3600, immutable"})
+
+
 def _sse(seq: int | None, kind: str, data: dict) -> str:
     head = f"id: {seq}\n" if seq is not None else ""
     return f"{head}event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-@router.get("/{job_id}/events", responses=NOT_FOUND, summary="Server-Sent Events: job, progress, preview",
+@router.get("/{job_id}/events", responses=NOT_FOUND, summary="Server-Sent Events: job, progress, preview, live",
             response_class=StreamingResponse,
             description="`job` events carry the whole job (first one at once, then on every status change); "
-                        "`progress` events: iteration, iterations, loss, it_per_s, eta_s, lr; `preview` events: "
-                        "iteration, url. The stream ends after the job reaches a final state. "
-                        "Reconnects resume after `Last-Event-ID`.")
+                        "`progress` events: iteration, iterations, loss, it_per_s, eta_s, lr, remaining (seconds "
+                        "per phase still to come); `preview` events: iteration, url; `live` events: iteration, "
+                        "url (a bundle of the weights training has now, for NCA.load). The stream ends after "
+                        "the job reaches a final state. Reconnects resume after `Last-Event-ID`.")
 async def job_events(job_id: str, request: Request, manager: Manager, settings: AppSettings,
                      last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
     _get(manager, job_id)

@@ -1,5 +1,5 @@
 // gallery.js: the models the server offers: list them, load one into the player (fetch the
-// bundle, compile its GLSL), delete a trained one.
+// bundle, compile its GLSL), delete a trained one; and a training job's live weights (loadLive).
 
 import * as api from './api.js';
 import { NCA } from './nca.js';
@@ -11,13 +11,14 @@ export class Gallery {
     this.state = state;
     this.player = player;
     this.models = [];
+    this.picked = () => {};        // the user chose a model (main.js: stop following a training job)
     this._loadToken = 0;
   }
 
   async refresh() {
     this.models = await api.listModels();
     ui.renderGallery(this.models, this.state.modelId, {
-      onSelect: (id) => this.load(id).catch(() => {}),
+      onSelect: (id) => { this.picked(id); this.load(id).catch(() => {}); },
       onDelete: (m) => this.remove(m),
     });
     return this.models;
@@ -36,10 +37,33 @@ export class Gallery {
       throw err;
     }
     if (token !== this._loadToken) { next.dispose(); return; }  // a newer click won
-    Object.assign(this.state, { modelId: id, modelName: info.name });
+    Object.assign(this.state, { modelId: id, modelName: info.name, live: null, bundleUrl: info.bundle_url });
     ui.showModel(info, next);
     this.player.setModel(next);
     ui.hideOverlay();
+  }
+
+  // A training job's weights at `iteration` (a live bundle at `url`), swapped into the player with
+  // the view as it is; after an earlier version of the same job the cells carry on. Resolves to
+  // whether it plays now (false: a newer load won, or the version was already gone).
+  async loadLive(job, url, iteration) {
+    if (!this.gl || this.state.error) return false;
+    const token = ++this._loadToken;
+    let next;
+    try {
+      next = await NCA.load(this.gl, url, { width: this.state.grid, height: this.state.grid });
+    } catch {
+      return false;  // replaced meanwhile (only the newest few are kept): the next version comes soon
+    }
+    if (token !== this._loadToken) { next.dispose(); return false; }
+    const carry = !!(this.state.live && this.state.live.jobId === job.id);
+    Object.assign(this.state, {
+      modelId: null, modelName: `${job.name}-it${iteration}`, live: { jobId: job.id, iteration, url }, bundleUrl: url,
+    });
+    ui.showLiveModel(job, iteration, next);
+    this.player.swapModel(next, { carry });
+    ui.hideOverlay();
+    return true;
   }
 
   async remove(m) {

@@ -1,15 +1,18 @@
 // main.js: boots the studio page: creates the engine's context, wires the modules, starts.
 //   player.js    the frame loop, speed, counters, step waiters, simulation / view / brush settings
 //   gallery.js   the models: list, load into the player, delete
-//   recorder.js  video and screenshots of the canvas
+//   recorder.js  videos (an MP4 the server renders, a WebM of the canvas) and screenshots
 //   scenario.js  the growth-and-repair script (damage specs of damage.js)
+//   address.js   the address bar as settings: #model=id&grid=128&speed=4&zoom=2&angle=90&fire=0.8
 //   training.js  the training panel: upload, job progress over SSE, recent jobs
 //   ui.js        every DOM read and write; controls call the `studio` actions below
 //
 // Test hooks: window.studio is those actions plus state, nca, ready (a model is running),
 // models, readCanvas() -> {width, height, data: base64 RGBA, rows top-down}, waitSteps(n),
-// jobEvents (every SSE event received: {kind, data}), lastRecording ({size, type, url, seconds}).
+// jobEvents (every SSE event received: {kind, data}), lastRecording (the latest video, from the
+// server or the browser: {size, type, url, seconds, filename}; null while a new one is made).
 
+import { DEFAULTS, formatAddress, parseAddress } from './address.js';
 import { createContext, detectFloatFormat } from './gl.js';
 import { Gallery } from './gallery.js';
 import { Player } from './player.js';
@@ -26,7 +29,11 @@ const state = {
   fireRate: 0.5, angleDeg: 0, zoom: 1, pan: [0, 0], tiled: false, view: 'rgb', channel: 3,
   brush: { mode: 'erase', radius: 0.06 },
   modelId: null, modelName: null, recording: false, scenario: null,
-  fps: 0, stepsPerSec: 0, watchedJob: null, error: null,
+  videoFormat: 'mp4', rendering: null,  // rendering: what the server is rendering now, else null
+  fps: 0, stepsPerSec: 0, spfUsed: null, slow: null, watchedJob: null, error: null,
+  // What plays: bundleUrl (a gallery model's or a live one's); live = {jobId, iteration, url} while
+  // a training job's weights play (followLive: the page swaps in each new version).
+  bundleUrl: null, live: null, followLive: true,
 };
 
 // A WebGL2 context that renders to float targets: {gl}, or {gl: null, error}.
@@ -56,8 +63,18 @@ function toBase64(bytes) {
 async function boot() {
   const canvas = ui.canvasElement();
   const { gl, error } = createEngineContext(canvas);
-  const changed = () => { ui.syncControls(state); ui.renderReadout(state, player.nca); };
-  const player = new Player(gl, state, { changed, readout: () => ui.renderReadout(state, player.nca) });
+  // The address follows the settings once a model plays (before, it still names the model to load).
+  const address = () => formatAddress(
+    { model: state.modelId, grid: state.grid, speed: state.speed, zoom: state.zoom, angle: state.angleDeg, fire: state.fireRate },
+    { fire: player.nca ? player.nca.model.fire_rate : null });
+  const changed = () => {
+    ui.syncControls(state);
+    ui.renderReadout(state, player.nca);
+    if (state.modelId) ui.writeAddress(address());
+  };
+  const player = new Player(gl, state, {
+    changed, readout: () => ui.renderReadout(state, player.nca), notice: ui.showNotice,
+  });
   const gallery = new Gallery(gl, state, player);
   const fileStem = () => {
     const name = (state.modelName || 'nca').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'nca';
@@ -65,6 +82,7 @@ async function boot() {
   };
   const recorder = new Recorder(canvas, state, { live: () => !!player.nca, draw: () => player.draw(), fileStem, changed });
   const training = new Training(state, gallery);
+  gallery.picked = () => training.setFollow(false);  // a model the user chose stays on the canvas
 
   const studio = {
     state,
@@ -88,6 +106,8 @@ async function boot() {
     startRecording: () => recorder.start(),
     stopRecording: () => recorder.stop(),
     runScenario: () => runScenario({ state, player, recorder, changed }),
+    setVideoFormat: (format) => { state.videoFormat = format === 'webm' ? 'webm' : 'mp4'; changed(); },
+    renderVideo: (options) => recorder.render(options),
     startTraining: (file, options) => training.train(file, options),
     watchJob: (job, options) => training.watch(job, options),
     refreshJobs: () => training.refresh(),
@@ -98,6 +118,23 @@ async function boot() {
   ui.bindKeyboard(studio);
   ui.bindPointer(canvas, studio);
   training.bind();
+  // A link's settings (address.js): the grid before the first model loads, the fire rate once it plays.
+  const follow = (settings) => {
+    if (settings.grid != null && settings.grid !== state.grid) player.setGrid(settings.grid);
+    if (settings.speed != null && settings.speed !== state.speed) player.setSpeed(settings.speed);
+    if (settings.zoom != null && settings.zoom !== state.zoom) player.setZoom(settings.zoom);
+    if (settings.angle != null && settings.angle !== state.angleDeg) player.setAngle(settings.angle);
+  };
+  const linked = parseAddress(ui.readAddress());
+  follow(linked);
+  // A link pasted into this tab: its model and settings; what it leaves out is at the default.
+  ui.onAddressChange(async (hash) => {
+    const settings = { ...DEFAULTS, ...parseAddress(hash) };
+    follow(settings);
+    if (settings.model && settings.model !== state.modelId) await gallery.load(settings.model).catch(() => {});
+    if (player.nca) player.setFireRate(settings.fire ?? player.nca.model.fire_rate);
+    changed();  // the address settles on what plays (a model that does not exist: the one still playing)
+  });
   changed();
   if (gl) {
     ui.onContextLost(canvas, () => fail('The WebGL context was lost', 'Reload the page to start again.'));
@@ -120,7 +157,8 @@ async function boot() {
   if (!gl) return;
   const first = gallery.first();
   if (first) await gallery.load(first.id).catch(() => {});
-  else ui.showOverlay('No models yet', 'Train one from an image with the panel on the right.');
+  else ui.showOverlay('No models yet', 'Train one from an image with the training panel (Upload and train).');
+  if (player.nca && linked.fire != null) player.setFireRate(linked.fire);
 }
 
 boot();

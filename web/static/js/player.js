@@ -1,27 +1,34 @@
 // player.js: plays the current NCA on the canvas: the frame loop, the speed controller, the
 // counters, the step waiters, and the simulation, view and brush settings. No DOM: it reports
-// through the `changed` (settings moved) and `readout` (new counters) callbacks.
+// through the `changed` (settings moved), `readout` (new counters) and `notice` (one line for the
+// user: what a setting just did) callbacks.
 //
-//   const player = new Player(gl, state, {changed, readout});
+//   const player = new Player(gl, state, {changed, readout, notice});
 //   player.setModel(nca); player.start();
 //   await player.waitSteps(100);            // resolves once the model has made 100 more steps
 
 const AUTO_MAX_SPF = 16;    // steps per frame the auto speed may reach
 const READOUT_MS = 500;     // how often the steps/s and fps counters are refreshed
+const SLOW_SPS = 4;         // under this many steps/s a texture takes minutes to grow from the seed...
+const SLOW_MS = 3000;       // ...for this long: state.slow suggests a smaller grid
+const MIN_GRID = 64;
+const GROW_STEPS = 300;     // about what a texture needs to grow from the seed
 
 export class Player {
-  constructor(gl, state, { changed = () => {}, readout = () => {} } = {}) {
+  constructor(gl, state, { changed = () => {}, readout = () => {}, notice = () => {} } = {}) {
     this.gl = gl;
     this.state = state;
     this.nca = null;
     this.ready = false;        // a model is running
     this.changed = changed;
     this.readout = readout;
+    this.notice = notice;
     this.clock = new FrameClock();
     this.meter = new RateMeter();
     this.waiters = new StepWaiters();
     this.heldSpf = null;       // steps per frame a script holds, whatever the speed setting
     this._acc = 0;             // fractional steps for speeds below 1 step per frame
+    this._slowSince = null;    // when the current run of slow readouts began
     this._frame = (t) => this.frame(t);
   }
 
@@ -37,14 +44,16 @@ export class Player {
     this.waiters.resolve(this.nca.stepCount);
   }
 
-  // A script's fixed count, else the auto controller's, else the chosen speed.
+  // A script's fixed count, else the auto controller's, else the chosen speed; state.spfUsed
+  // is what the readout shows (a speed under 1 step per frame as its average).
   stepsThisFrame() {
     const s = this.state;
-    if (this.heldSpf) return this.heldSpf;
+    if (this.heldSpf) return (s.spfUsed = this.heldSpf);
     if (s.speed === 'auto') {
       s.spf = autoSpeed(s.spf, this.clock.ms);
-      return Math.max(1, Math.round(s.spf));
+      return (s.spfUsed = Math.max(1, Math.round(s.spf)));
     }
+    s.spfUsed = Number(s.speed);
     this._acc += Number(s.speed);
     const n = Math.floor(this._acc);
     this._acc -= n;
@@ -61,7 +70,27 @@ export class Player {
     const rates = this.meter.frame(t);
     if (!rates) return;
     Object.assign(this.state, rates);
+    this.watchSlow(t, rates);
     this.readout();
+  }
+
+  // Frames and steps both slow for a few seconds while the texture is still growing: this
+  // renderer takes minutes to grow one on this grid. state.slow = {stepsPerSec, grid, minutes,
+  // suggest (a smaller grid)}, else null.
+  watchSlow(t, { stepsPerSec, fps }) {
+    const s = this.state;
+    const slow = s.playing && !this.heldSpf && (s.speed === 'auto' || Number(s.speed) >= 1)
+      && fps < 30 && stepsPerSec < SLOW_SPS && s.grid > MIN_GRID && this.nca.stepCount < 2 * GROW_STEPS;
+    if (!slow) { this.clearSlow(); return; }
+    if (this._slowSince == null) this._slowSince = t;
+    if (t - this._slowSince < SLOW_MS) return;
+    const minutes = Math.max(1, Math.round(GROW_STEPS / Math.max(stepsPerSec, 0.05) / 60));
+    s.slow = { stepsPerSec, grid: s.grid, minutes, suggest: smallerGrid(s.grid, stepsPerSec) };
+  }
+
+  clearSlow() {
+    this._slowSince = null;
+    this.state.slow = null;
   }
 
   draw() {
@@ -82,6 +111,31 @@ export class Player {
     this.nca = nca;
     Object.assign(this.state, { fireRate: nca.fireRate, view: 'rgb', channel: Math.min(3, nca.channels - 1) });
     nca.angle = radians(this.state.angleDeg);
+    this.clearSlow();
+    this.ready = true;
+    this.changed();
+    this.draw();
+  }
+
+  // Another version of the model that plays (a training job's newer weights): every setting stays
+  // as the user left it; with `carry`, so do the cells and the step count, so the texture goes on
+  // growing under the new weights instead of starting from the seed.
+  swapModel(nca, { carry = false } = {}) {
+    const old = this.nca;
+    if (!old) { this.setModel(nca); return; }
+    if (carry && old.channels === nca.channels && old.width === nca.width && old.height === nca.height) {
+      try {
+        const steps = old.stepCount;
+        nca.setState(old.readState());
+        nca.stepCount = steps;
+      } catch { /* a state this browser cannot read back: the new version starts from the seed */ }
+    }
+    old.dispose();
+    this.nca = nca;
+    const s = this.state;
+    if (s.channel >= nca.channels) Object.assign(s, { view: 'rgb', channel: Math.min(3, nca.channels - 1) });
+    nca.fireRate = s.fireRate;
+    nca.angle = radians(s.angleDeg);
     this.ready = true;
     this.changed();
     this.draw();
@@ -121,9 +175,14 @@ export class Player {
   }
 
   setGrid(n) {
-    n = clamp(Math.round(n), 64, 1024);
+    n = clamp(Math.round(n), MIN_GRID, 1024);
     this.state.grid = n;
-    if (this.nca) { this.nca.resize(n, n); this.draw(); }
+    this.clearSlow();
+    if (this.nca) {
+      this.nca.resize(n, n);  // a new grid starts from the seed: say so
+      this.draw();
+      this.notice(`Grid ${n}\u00d7${n}: the texture restarts from the seed`);
+    }
     this.changed();
   }
 
@@ -212,6 +271,13 @@ function autoSpeed(spf, frameMs) {
   if (frameMs < 19 && spf < AUTO_MAX_SPF) return Math.min(AUTO_MAX_SPF, spf * 1.08 + 0.02);
   if (frameMs > 26 && spf > 1) return Math.max(1, spf * 0.85);
   return spf;
+}
+
+// The largest smaller grid expected to run twice SLOW_SPS (a step costs about the same per cell).
+function smallerGrid(n, stepsPerSec) {
+  let g = n / 2;
+  while (g > MIN_GRID && stepsPerSec * (n / g) ** 2 < 2 * SLOW_SPS) g /= 2;
+  return Math.max(MIN_GRID, g);
 }
 
 // A smoothed frame time: one slow frame should not halve the speed.

@@ -1,5 +1,7 @@
-// scenario.js: the growth-and-repair script: reset, grow, damage, regrow, all recorded. Its
-// damage is written in the spec language of `nca record --damage` (damage.js).
+// scenario.js: the growth-and-repair script: reset, grow, damage, regrow, played on the canvas.
+// Its damage is written in the spec language of `nca record --damage` (damage.js), so its video
+// is either the server's render of exactly this script (state.videoFormat 'mp4': the same steps,
+// specs and pace through `nca record`) or the canvas recorded in the browser ('webm').
 
 import { applyDamage, describeDamage, parseDamage, validateSchedule } from './damage.js';
 import * as ui from './ui.js';
@@ -11,7 +13,11 @@ export async function runScenario({ state, player, recorder, changed }, scenario
   if (state.scenario || !player.nca) return;
   const events = validateSchedule(scenario.damage.map(parseDamage), scenario.steps);
   const phase = (text) => { state.scenario = text; ui.showScenario(text); changed(); };
-  const ownRecording = !state.recording && recorder.start();
+  const server = !state.recording && recorder.serverRenders();
+  const video = server ? recorder.render({
+    steps: scenario.steps, stepsPerFrame: scenario.stepsPerFrame, damage: scenario.damage, label: 'growth & repair',
+  }) : null;
+  const ownRecording = !server && !state.recording && recorder.start();
   try {
     player.nca.reset('seed');
     player.holdSpeed(scenario.stepsPerFrame);
@@ -34,4 +40,5 @@ export async function runScenario({ state, player, recorder, changed }, scenario
     if (ownRecording) await recorder.stop();
     changed();
   }
+  if (video) await video;
 }

@@ -1,6 +1,8 @@
 // ui.js: all the DOM work of the studio: controls, pointer (brush, zoom, pan), keyboard, overlay,
-// readout, gallery, recording badge and download, training form and job rendering. Other modules
+// readout, gallery (and its downloads), recording badge and download, the address bar, training form and job rendering. Other modules
 // call these functions; controls call back the `studio` actions that main.js binds. No WebGL here.
+
+import { parseAddress } from './address.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -36,6 +38,28 @@ export function showOverlay(title, text = '', error = false) {
 }
 
 export function hideOverlay() { $('overlay').hidden = true; }
+
+// One line on the canvas for a few seconds: what a setting just did.
+let noticeTimer = 0;
+export function showNotice(text, ms = 4000) {
+  const notice = $('notice');
+  notice.textContent = text;
+  notice.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { notice.hidden = true; }, ms);
+}
+
+// The canvas back in view (a phone, after a tap on a card below it): with the top bar and the
+// playing model's name when both fit, else the canvas alone. Nothing moves when it is in view.
+export function revealCanvas() {
+  const wrap = $('canvas-wrap');
+  const box = wrap.getBoundingClientRect();
+  if (box.top >= 0 && box.bottom <= window.innerHeight) return;
+  const behavior = window.matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth';
+  const bar = document.querySelector('.topbar').getBoundingClientRect();
+  if (box.bottom - bar.top <= window.innerHeight) window.scrollTo({ top: window.scrollY + bar.top, behavior });
+  else wrap.scrollIntoView({ block: 'start', behavior });
+}
 
 // The studio cannot run here: say why, and disable what needs the engine.
 export function showFatal(title, text) {
@@ -86,6 +110,7 @@ export function bindControls(studio) {
   $('btn-screenshot').addEventListener('click', () => studio.screenshot());
   $('btn-record').addEventListener('click', () => studio.toggleRecording());
   $('btn-scenario').addEventListener('click', () => studio.runScenario());
+  $('video-format').addEventListener('change', (e) => studio.setVideoFormat(e.target.value));
   $('speed').addEventListener('change', (e) => studio.setSpeed(e.target.value));
   $('grid-size').addEventListener('change', (e) => studio.setGrid(Number(e.target.value)));
   $('fire-rate').addEventListener('input', (e) => studio.setFireRate(Number(e.target.value)));
@@ -98,6 +123,13 @@ export function bindControls(studio) {
   for (const radio of document.querySelectorAll('input[name="brush-mode"]')) {
     radio.addEventListener('change', (e) => studio.setBrush({ mode: e.target.value }));
   }
+  $('btn-smaller-grid').addEventListener('click', (e) => studio.setGrid(Number(e.currentTarget.dataset.grid)));
+  // A card chosen (not one of its own buttons): the model plays on the canvas, so show the canvas.
+  $('gallery').addEventListener('click', (e) => {
+    const card = e.target.closest('.card');
+    const control = e.target.closest('a, button, input, select, [role="button"]');
+    if (card && (!control || control === card)) revealCanvas();
+  });
   $('help-toggle').addEventListener('click', () => {
     const help = $('help');
     help.hidden = !help.hidden;
@@ -126,18 +158,38 @@ export function syncControls(s) {
   const rec = $('btn-record');
   rec.textContent = s.recording ? 'Stop recording' : 'Record';
   rec.classList.toggle('recording', s.recording);
-  $('btn-scenario').disabled = !!s.scenario;
+  if (s.rendering) rec.textContent = 'Rendering\u2026';
+  rec.disabled = !!s.rendering;
+  $('btn-scenario').disabled = !!s.scenario || !!s.rendering;
+  $('video-format').value = s.videoFormat;
+  $('video-format').disabled = s.recording || !!s.scenario || !!s.rendering;
 }
 
 export function renderReadout(s, nca) {
   $('ro-sps').textContent = s.stepsPerSec.toFixed(s.stepsPerSec < 10 ? 1 : 0);
   $('ro-fps').textContent = s.fps.toFixed(0);
-  $('ro-spf').textContent = s.speed === 'auto' ? Math.max(1, Math.round(s.spf)) : s.speed;
+  // The steps each frame really runs (a script's fixed count too); paused, what the speed will run.
+  const chosen = s.speed === 'auto' ? Math.max(1, Math.round(s.spf)) : s.speed;
+  $('ro-spf').textContent = s.playing && s.spfUsed != null ? s.spfUsed : chosen;
+  renderSlowHint(s.slow);
   if (nca) {
     $('ro-grid').textContent = `${nca.width}\u00d7${nca.height}`;
     $('ro-format').textContent = nca.format;
     $('ro-step').textContent = nca.stepCount;
   }
+}
+
+// Why the canvas stays grey: this renderer is too slow for the grid; a smaller one to try.
+function renderSlowHint(slow) {
+  $('slow-hint').hidden = !slow;
+  if (!slow) return;
+  const { stepsPerSec: sps, grid: n, minutes, suggest: g } = slow;
+  $('slow-hint-text').textContent = `Slow here: ${sps.toFixed(1)} steps/s on ${n}\u00d7${n}, `
+    + `so a texture takes ~${minutes} min to grow. A smaller grid runs faster:`;
+  const button = $('btn-smaller-grid');
+  button.dataset.grid = String(g);
+  button.textContent = `Use ${g}\u00d7${g}`;
+  button.hidden = false;
 }
 
 export function setChannelOptions(channels) {
@@ -148,16 +200,24 @@ export function setChannelOptions(channels) {
   }
 }
 
-// ---- pointer: brush on left-drag, pan on right/shift-drag, zoom on wheel ---------------
+// ---- pointer: brush on left-drag or one finger, pan on right/shift-drag or two fingers, zoom
+// on the wheel or a pinch ----------------------------------------------------------------
+const TOUCH_HOLD_MS = 90;  // a finger paints once no second one has joined it for this long
+
 export function bindPointer(canvas, studio) {
   const cursor = $('brush-cursor');
-  let drag = null;  // {mode: 'brush' | 'pan', x, y, id}
+  const touches = new Map();  // pointerId -> [x, y]: the fingers on the canvas
+  let stroke = null;          // the brush: {id, x, y, pending: [[x, y], ...] while a finger waits, timer}
+  let pan = null;             // a right / middle / shift drag: {id, x, y}
+  let pinch = null;           // two fingers: {ids, cx, cy, d} (their centre and distance)
+  let afterPinch = false;     // a finger left over from a pinch paints nothing
 
   const at = (x, y) => {
     const rect = canvas.getBoundingClientRect();
     return [(x - rect.left) / rect.width, (y - rect.top) / rect.height];
   };
   const placeCursor = (e) => {
+    if (e.pointerType === 'touch') { cursor.hidden = true; return; }  // a finger hides what it paints
     const rect = canvas.getBoundingClientRect();
     const d = 2 * studio.brushScreenRadius(rect.width);
     cursor.style.width = cursor.style.height = `${d}px`;
@@ -167,37 +227,103 @@ export function bindPointer(canvas, studio) {
     cursor.hidden = false;
   };
 
+  // Dabs along the segment, a quarter of the brush diameter apart, so fast strokes stay solid.
+  const brushLine = (x0, y0, x1, y1) => {
+    const spacing = Math.max(1, studio.brushScreenRadius(canvas.getBoundingClientRect().width) * 0.5);
+    const n = Math.max(1, Math.ceil(Math.hypot(x1 - x0, y1 - y0) / spacing));
+    for (let i = 1; i <= n; i++) studio.brushAt(...at(x0 + ((x1 - x0) * i) / n, y0 + ((y1 - y0) * i) / n));
+  };
+  // A finger's stroke so far, painted once it is clearly one finger (or lifts: a tap is one disc).
+  const commit = () => {
+    if (!stroke || !stroke.pending) return;
+    clearTimeout(stroke.timer);
+    const points = stroke.pending;
+    stroke.pending = null;
+    studio.brushAt(...at(...points[0]));
+    for (let i = 1; i < points.length; i++) brushLine(...points[i - 1], ...points[i]);
+  };
+  const moveStroke = (x, y) => {
+    if (stroke.pending) stroke.pending.push([x, y]);
+    else brushLine(stroke.x, stroke.y, x, y);
+    stroke.x = x;
+    stroke.y = y;
+  };
+  const endStroke = (paint) => {
+    if (paint) commit();
+    clearTimeout(stroke.timer);
+    stroke = null;
+  };
+
+  const span = (ids) => {
+    const [[ax, ay], [bx, by]] = ids.map((id) => touches.get(id));
+    return { cx: (ax + bx) / 2, cy: (ay + by) / 2, d: Math.hypot(bx - ax, by - ay) };
+  };
+  // A second finger: the stroke stops (unpainted if it was still waiting) and the two pinch.
+  const startPinch = () => {
+    if (stroke) endStroke(false);
+    const ids = [...touches.keys()].slice(0, 2);
+    pinch = { ids, ...span(ids) };
+  };
+  // The grid point under the fingers' old centre follows it, and the zoom scales about it.
+  const movePinch = () => {
+    const now = span(pinch.ids);
+    const rect = canvas.getBoundingClientRect();
+    studio.panBy((pinch.cx - now.cx) / rect.width, (pinch.cy - now.cy) / rect.height);
+    if (pinch.d > 8 && now.d > 8) studio.zoomAt(studio.state.zoom * (now.d / pinch.d), ...at(now.cx, now.cy));
+    Object.assign(pinch, now);
+  };
+
   canvas.addEventListener('contextmenu', (e) => e.preventDefault());
   canvas.addEventListener('pointerdown', (e) => {
-    canvas.setPointerCapture(e.pointerId);
-    const pan = e.button === 2 || e.button === 1 || e.shiftKey;
-    drag = { mode: pan ? 'pan' : 'brush', x: e.clientX, y: e.clientY, id: e.pointerId };
-    if (pan) canvas.classList.add('panning');
-    else studio.brushAt(...at(e.clientX, e.clientY));
     e.preventDefault();
+    canvas.setPointerCapture(e.pointerId);
+    const x = e.clientX, y = e.clientY;
+    if (e.pointerType === 'touch') {
+      touches.set(e.pointerId, [x, y]);
+      cursor.hidden = true;
+      if (touches.size === 2) startPinch();
+      else if (touches.size === 1 && !afterPinch) {
+        stroke = { id: e.pointerId, x, y, pending: [[x, y]] };
+        stroke.timer = setTimeout(commit, TOUCH_HOLD_MS);
+      }
+      return;
+    }
+    if (stroke || pan) return;  // one mouse or pen drag at a time
+    if (e.button === 2 || e.button === 1 || e.shiftKey) {
+      pan = { id: e.pointerId, x, y };
+      canvas.classList.add('panning');
+    } else {
+      stroke = { id: e.pointerId, x, y, pending: null };
+      studio.brushAt(...at(x, y));
+    }
   });
   canvas.addEventListener('pointermove', (e) => {
     placeCursor(e);
-    if (!drag || drag.id !== e.pointerId) return;
-    const rect = canvas.getBoundingClientRect();
-    if (drag.mode === 'pan') {
-      studio.panBy((drag.x - e.clientX) / rect.width, (drag.y - e.clientY) / rect.height);
-    } else {
-      // Dabs along the segment, a quarter of the brush diameter apart, so fast strokes stay solid.
-      const spacing = Math.max(1, studio.brushScreenRadius(rect.width) * 0.5);
-      const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
-      const n = Math.max(1, Math.ceil(Math.hypot(dx, dy) / spacing));
-      for (let i = 1; i <= n; i++) studio.brushAt(...at(drag.x + (dx * i) / n, drag.y + (dy * i) / n));
+    const x = e.clientX, y = e.clientY;
+    if (touches.has(e.pointerId)) touches.set(e.pointerId, [x, y]);
+    if (pinch && pinch.ids.includes(e.pointerId)) movePinch();
+    else if (stroke && stroke.id === e.pointerId) moveStroke(x, y);
+    else if (pan && pan.id === e.pointerId) {
+      const rect = canvas.getBoundingClientRect();
+      studio.panBy((pan.x - x) / rect.width, (pan.y - y) / rect.height);
+      pan.x = x;
+      pan.y = y;
     }
-    drag.x = e.clientX;
-    drag.y = e.clientY;
   });
-  const end = (e) => {
-    if (drag && drag.id === e.pointerId) drag = null;
-    canvas.classList.remove('panning');
+  // pointercancel (the browser took the pointer over): stop, and paint nothing that still waited.
+  const end = (e, cancelled) => {
+    if (stroke && stroke.id === e.pointerId) endStroke(!cancelled);
+    if (pan && pan.id === e.pointerId) {
+      pan = null;
+      canvas.classList.remove('panning');
+    }
+    if (touches.delete(e.pointerId)) {
+      if (pinch && pinch.ids.includes(e.pointerId)) { pinch = null; afterPinch = true; }
+      if (!touches.size) afterPinch = false;
+    }
   };
-  canvas.addEventListener('pointerup', end);
-  canvas.addEventListener('pointercancel', end);
+  canvas.addEventListener('pointerup', (e) => end(e, false));
+  canvas.addEventListener('pointercancel', (e) => end(e, true));
   canvas.addEventListener('pointerleave', () => { cursor.hidden = true; });
   canvas.addEventListener('wheel', (e) => {
     e.preventDefault();
@@ -247,8 +373,33 @@ export function offerDownload(url, filename, bytes) {
   const link = $('download-link');
   link.href = url;
   link.download = filename;
-  link.textContent = `Download video (${(bytes / 1e6).toFixed(1)} MB)`;
+  const kind = (filename.match(/\.(\w+)$/) || [])[1] || 'video';
+  link.textContent = `Download ${kind.toUpperCase()} (${(bytes / 1e6).toFixed(1)} MB)`;
   link.hidden = false;
+}
+
+// A new video is on its way: the last one's link goes (it would offer the old file).
+export function hideDownload() {
+  const link = $('download-link');
+  link.hidden = true;
+  link.removeAttribute('href');
+}
+
+// The server's render in its badge ('rendering growth & repair on the server 0:12'); null hides it.
+export function showRendering(text, seconds = 0) {
+  const badge = $('render-badge');
+  badge.hidden = text == null;
+  if (text == null) return;
+  const s = Math.floor(seconds);
+  badge.textContent = `${text} ${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+// Save the file at `url` under the name the server gives it (Content-Disposition).
+export function downloadUrl(url) {
+  const a = Object.assign(document.createElement('a'), { href: url, download: '' });
+  document.body.append(a);
+  a.click();
+  a.remove();
 }
 
 // The scenario's phase in its badge; null hides it.
@@ -271,7 +422,8 @@ export function renderGallery(models, activeId, { onSelect, onDelete }) {
     el('span', { class: 'name' }, m.name),
     el('span', { class: 'meta' }, `${m.channels} ch \u00b7 ${formatCount(m.parameter_count)} params`),
     el('span', { class: `badge${m.bundled ? ' bundled' : ''}` }, m.bundled ? 'example' : 'trained'),
-    m.verdict ? el('span', { class: `verdict ${m.verdict}`, title: verdictTitle(m) }, VERDICT_LABELS[m.verdict]) : null);
+    m.verdict ? el('span', { class: `verdict ${m.verdict}`, title: verdictTitle(m) }, VERDICT_LABELS[m.verdict]) : null,
+    takeaway(m));
     if (!m.bundled) {
       card.append(el('span', {
         class: 'delete', role: 'button', tabindex: '0', title: 'Delete this model', 'aria-label': `Delete ${m.name}`,
@@ -282,6 +434,26 @@ export function renderGallery(models, activeId, { onSelect, onDelete }) {
   }));
   $('gallery-count').textContent = models.length ? String(models.length) : '';
   $('gallery-empty').hidden = models.length > 0;
+}
+
+// A card's downloads: the bundle as a zip, the checkpoint, the standalone page (URLs from the API).
+const TAKEAWAY = [
+  ['bundle', 'zip', 'Download the model bundle (model.json, shaders, thumbnail, checkpoint) as a zip'],
+  ['checkpoint', 'pt', 'Download the PyTorch checkpoint (for nca record, nca export, Python)'],
+  ['standalone', 'html', 'Download one HTML file that runs this model with no server'],
+];
+
+function takeaway(m) {
+  const items = TAKEAWAY.filter(([kind]) => m.downloads && m.downloads[kind]);
+  if (!items.length) return null;
+  const take = (e, url) => { e.preventDefault(); e.stopPropagation(); downloadUrl(url); };
+  return el('span', { class: 'take' }, el('span', { 'aria-hidden': 'true' }, '\u2913'),
+    ...items.map(([kind, label, title]) => el('span', {
+      class: 'take-item', role: 'button', tabindex: '0', 'data-download': kind, title,
+      'aria-label': `${title}: ${m.name}`,
+      onclick: (e) => take(e, m.downloads[kind]),
+      onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') take(e, m.downloads[kind]); },
+    }, label)));
 }
 
 // What the quality check (nca/verdict.py) found, in a word on the card.
@@ -304,17 +476,48 @@ export function markActive(id) {
   }
 }
 
-// A model starts playing: its channels in the view menu, its card, its name, the address.
+// A model starts playing: its channels in the view menu, its card, its name (main.js writes the address).
 export function showModel(info, nca) {
   setChannelOptions(nca.channels);
   markActive(info.id);
   $('now-playing').replaceChildren('Playing ', el('b', {}, info.name),
     ` \u00b7 ${nca.channels} channels \u00b7 ${nca.model.parameter_count} parameters`);
-  history.replaceState(null, '', `#model=${encodeURIComponent(info.id)}`);
 }
 
-export function modelInAddress() {
-  return decodeURIComponent((location.hash.match(/model=([^&]+)/) || [])[1] || '');
+// ---- the address: #model=...&grid=...&zoom=... (address.js parses and formats it) ----------
+export const readAddress = () => location.hash;
+
+export function modelInAddress() { return parseAddress(location.hash).model || ''; }
+
+// Browsers throttle frequent history updates (a slider drag): write at most this often, the latest last.
+const ADDRESS_MS = 250;
+let addressPending = null;
+let addressTimer = 0;
+let addressWritten = -Infinity;
+
+// `hash` into the address bar: no reload, no history entry (replaceState fires no hashchange).
+export function writeAddress(hash) {
+  addressPending = hash;
+  if (addressTimer) return;
+  const wait = ADDRESS_MS - (performance.now() - addressWritten);
+  if (wait <= 0) flushAddress();
+  else addressTimer = setTimeout(flushAddress, wait);
+}
+
+function flushAddress() {
+  addressTimer = 0;
+  addressWritten = performance.now();
+  if (addressPending && addressPending !== location.hash) history.replaceState(history.state, '', addressPending);
+}
+
+// A link typed or pasted into this tab: handler(hash). A write still waiting is dropped: the new link wins.
+export function onAddressChange(handler) {
+  window.addEventListener('hashchange', () => {
+    clearTimeout(addressTimer);
+    addressTimer = 0;
+    addressPending = null;
+    handler(location.hash);
+  });
 }
 
 // ---- training form and jobs ------------------------------------------------------------
@@ -380,11 +583,12 @@ export function renderJobCard(job) {
   card.dataset.status = job.status;
   $('job-title').textContent = job.name;
   const status = $('job-status');
-  const label = job.status === 'running' && job.phase && job.phase !== 'training' ? job.phase
+  const label = job.status === 'running' && job.phase ? PHASE_LABELS[job.phase] || job.phase
     : job.status === 'queued' && job.queue_position ? `queued #${job.queue_position}` : job.status;
   const learnedNothing = jobState(job) !== job.status;
   status.textContent = learnedNothing ? 'failed: learned nothing' : label;
-  status.className = `status ${jobState(job)}`;
+  status.className = `status ${jobState(job)}${job.phase === 'cancelling' ? ' cancelling' : ''}`;
+  status.dataset.phase = job.phase || '';
   renderProgress(job);
   if (job.style_url && $('job-style').getAttribute('src') !== job.style_url) $('job-style').src = job.style_url;
   if (job.preview_url) setPreview(job.preview_url);
@@ -394,6 +598,14 @@ export function renderJobCard(job) {
   $('btn-cancel').hidden = !['queued', 'running'].includes(job.status);
   $('btn-resume').hidden = !job.resumable;
 }
+
+// What a running job is doing, in the words of its status badge (web/jobs/model.py PHASES).
+const PHASE_LABELS = {
+  starting: 'starting', loading: 'loading VGG', compiling: 'compiling', training: 'training', probing: 'probing',
+  evaluating: 'evaluating', exporting: 'exporting', cancelling: 'cancelling\u2026',
+};
+// The phases the remaining time counts, as its breakdown names them (web/jobs/remaining.py).
+const PART_LABELS = { training: 'training', probing: 'probes', evaluating: 'closing check', exporting: 'export' };
 
 // A finished job whose model learned nothing is shown as failed, not as a success.
 function jobState(job) {
@@ -406,8 +618,59 @@ export function renderProgress(p) {
   $('job-total').textContent = total || '-';
   $('job-loss').textContent = p.loss != null ? Number(p.loss).toPrecision(4) : '-';
   $('job-rate').textContent = p.it_per_s != null ? Number(p.it_per_s).toFixed(2) : '-';
-  $('job-eta').textContent = formatSeconds(p.eta_s);
   $('job-bar').style.width = total ? `${Math.min(100, (100 * (p.iteration || 0)) / total)}%` : '0%';
+}
+
+// The estimated time left: `parts` ({phase: seconds}, in order) less `elapsed` seconds since they
+// were estimated, spent from the first phase on. Past the estimate it says so rather than "0s".
+export function renderRemaining(parts, elapsed = 0, active = true) {
+  const entries = Object.entries(parts || {});
+  const left = [];
+  let spend = Math.max(0, elapsed);
+  for (const [name, seconds] of entries) {
+    const rest = Math.max(0, seconds - spend);
+    spend = Math.max(0, spend - seconds);
+    if (rest > 0.5) left.push([name, rest]);
+  }
+  const total = left.reduce((sum, [, s]) => sum + s, 0);
+  $('job-eta').textContent = !active ? '-' : !entries.length ? 'estimating\u2026'
+    : total >= 1 ? `~${formatSeconds(total)}` : 'any moment';
+  $('job-phases').textContent = active && left.length && total >= 1
+    ? left.map(([name, s]) => `${PART_LABELS[name] || name} ~${formatSeconds(s)}`).join(' \u00b7 ') : '';
+}
+
+// The follow-training toggle: onChange(checked).
+export function bindFollow(onChange) {
+  $('follow-live').addEventListener('change', (e) => onChange(e.target.checked));
+}
+
+export function setFollow(on) { $('follow-live').checked = !!on; }
+
+// Which training weights the canvas runs: "on the canvas: iteration 120 of 500", or nothing.
+export function renderLive(live, job) {
+  const note = $('job-live');
+  const shown = !!(live && job && live.jobId === job.id);
+  note.hidden = !shown;
+  note.parentElement.hidden = !shown && !(job && ['queued', 'running'].includes(job.status));
+  note.textContent = shown ? `on the canvas: iteration ${live.iteration}${job.iterations ? ` of ${job.iterations}` : ''}` : '';
+  const item = job && document.querySelector(`#jobs-list li[data-job-id="${job.id}"] .jiter`);
+  if (item) item.textContent = jobIteration(job, live);
+}
+
+// A job's live weights start playing: the view keeps its settings; the card and the bar say what this is.
+export function showLiveModel(job, iteration, nca) {
+  if ($('view').options.length !== nca.channels + 1) setChannelOptions(nca.channels);
+  markActive(null);
+  $('now-playing').replaceChildren('Training ', el('b', {}, job.name),
+    ` \u00b7 live weights of iteration ${iteration}${job.iterations ? `/${job.iterations}` : ''}`
+    + ` \u00b7 ${nca.channels} channels`);
+}
+
+// "it 120/500" for a running job (plus "live" when its weights are on the canvas), else nothing.
+function jobIteration(job, live) {
+  if (!['running', 'queued'].includes(job.status) || !job.iteration) return '';
+  const onCanvas = live && live.jobId === job.id ? ` \u00b7 live ${live.iteration}` : '';
+  return `it ${job.iteration}${job.iterations ? `/${job.iterations}` : ''}${onCanvas}`;
 }
 
 export function setPreview(url) {
@@ -415,10 +678,11 @@ export function setPreview(url) {
   if (img.getAttribute('src') !== url) img.src = url;
 }
 
-export function renderJobList(jobs, { onOpen, onResume }) {
+export function renderJobList(jobs, { onOpen, onResume, live = null }) {
   $('jobs-count').textContent = jobs.length ? `(${jobs.length})` : '';
   $('jobs-list').replaceChildren(...jobs.slice(0, 20).map((j) => el('li', { 'data-job-id': j.id },
     el('span', { class: 'jname', title: j.error || j.created, onclick: () => onOpen(j) }, j.name),
+    el('span', { class: 'jiter' }, jobIteration(j, live)),
     el('span', { class: `status ${jobState(j)}` }, jobState(j)),
     j.resumable ? el('button', { type: 'button', class: 'small', onclick: () => onResume(j) }, 'Resume') : null)));
 }
