@@ -157,7 +157,7 @@ async function boot() {
   if (!gl) return;
   const first = gallery.first();
   if (first) await gallery.load(first.id).catch(() => {});
-  else ui.showOverlay('No models yet', 'Train one from an image with the training panel (Upload and train).');
+  else ui.showOverlay('No models yet', 'Train one from an image under Train a texture.');
   if (player.nca && linked.fire != null) player.setFireRate(linked.fire);
 }
 
