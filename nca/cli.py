@@ -16,10 +16,9 @@ from typing import Any
 from . import exits
 from .config import PRESET_HELP, PRESETS, ConfigError, cli_options
 from .record import cli as record_cli
-from .sweep import cli as sweep_cli
 
 COMMANDS_GROUP = "nca.commands"  # entry points: name = "module:add_parser"
-COMMAND_ORDER = {"export": 0, "serve": 1}  # after the core's train, evaluate, record
+COMMAND_ORDER = {"export": 0, "sweep": 1, "serve": 2}  # after the core's train, evaluate, record
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -169,7 +168,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub)
     add_evaluate_parser(sub)
     record_cli.add_parser(sub)
-    sweep_cli.add_parser(sub)
     # The layers above the core (exporter, web) register their commands as entry points, so the
     # core never imports upward (pyproject.toml, [project.entry-points."nca.commands"]).
     for entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: COMMAND_ORDER.get(e.name, 99)):

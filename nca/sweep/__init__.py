@@ -2,7 +2,8 @@
 run as Ray tasks on this machine or on a cluster (`nca sweep`, `nca.sweep(...)`).
 
 spec.py says what the trials are, trial.py runs one, runner.py schedules them with Ray,
-results.py writes the table, the contact sheet and the best of each image, cli.py is the command.
+results.py writes the table, the contact sheet and the best of each image. The command,
+`nca sweep`, is exporter/sweep_cli.py (it can export the trials).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def sweep(images: list[str | Path] | None = None, out: str | Path = "sweeps/swee
           steps: tuple[int, ...] | None = None, samples: int | None = None, **runner: Any) -> list[dict]:
     """Run a sweep and return its rows. `set` maps an option to one value or a list of values to try;
     `spec` reads trials and judging from a JSON/TOML file instead. Runner options: address, num_cpus,
-    cpus_per_trial, gpus_per_trial, threads, device, retries, runs, quiet (nca.sweep.runner.run_sweep)."""
+    cpus_per_trial, gpus_per_trial, threads, device, retries, runs, quiet, on_row (nca.sweep.runner.run_sweep)."""
     from .runner import run_sweep
 
     if spec is not None:

@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,11 @@ def _task(trial: Trial, run_dir: str, judging: Judging, threads: int, device: st
 
 def run_sweep(trials: list[Trial], out: Path, judging: Judging | None = None, *, address: str | None = None,
               num_cpus: int | None = None, cpus_per_trial: float = 1, gpus_per_trial: float = 0, threads: int = 1,
-              device: str = "auto", retries: int = 3, runs: Path | None = None, quiet: bool = False) -> list[dict]:
+              device: str = "auto", retries: int = 3, runs: Path | None = None, quiet: bool = False,
+              on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict]:
     """Run every trial without a row in `out`, then return all rows. Run directories go to `runs`
-    (default out/runs); on a cluster (`address` given) each comes back to the driver as an archive."""
+    (default out/runs); on a cluster (`address` given) each comes back to the driver as an archive.
+    `on_row` sees each finished row on the driver, its run directory in place (e.g. to export it)."""
     check_trials(trials)
     judging = judging or Judging()
     out = Path(out)
@@ -72,6 +75,8 @@ def run_sweep(trials: list[Trial], out: Path, judging: Judging | None = None, *,
                 for ref in ready:
                     trial = pending.pop(ref)
                     row = _collect(ray, ref, trial, runs, out, retries)
+                    if on_row is not None and row.get("status") == "done":
+                        on_row(row)
                     save_row(out, row)
                     write_tables(out)
                     progress.finished(row)

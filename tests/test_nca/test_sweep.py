@@ -102,7 +102,7 @@ def test_a_ctrl_c_sweep_resumes_and_runs_only_the_missing_trials(tmp_path):
     out = tmp_path / "sweep"
     cmd = [sys.executable, "-m", "nca.cli", "sweep", str(TEXTURES / "pebbles.png"), "--seeds", "0,1,2",
            "--preset", "tiny", "--set", "iterations=60", "--steps", "16,32", "--samples", "2", "--num-cpus", "1",
-           "--out", str(out)]
+           "--out", str(out), "--export", str(tmp_path / "models")]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not list((out / "rows").glob("*.json")):
@@ -119,6 +119,8 @@ def test_a_ctrl_c_sweep_resumes_and_runs_only_the_missing_trials(tmp_path):
     assert again.returncode == 0, again.stderr
     assert set(rows(out)) == {"pebbles-s0", "pebbles-s1", "pebbles-s2"}
     assert all((out / "rows" / f"{n}.json").stat().st_mtime_ns == t for n, t in stamps.items())  # not redone
+    bundles = sorted(p.parent.name for p in (tmp_path / "models").glob("*/model.json"))
+    assert bundles == ["pebbles-s0", "pebbles-s1", "pebbles-s2"]  # --export: each trial as it finished
 
 
 def test_trial_names_say_what_varies():

@@ -1,4 +1,8 @@
-"""`nca sweep`: argparse wiring around nca.sweep.runner.run_sweep."""
+"""`nca sweep`: argparse wiring around nca.sweep.runner.run_sweep.
+
+It lives with the exporter, a layer above the core, because `--export` exports trials as they
+finish; `nca` finds it through the entry point pyproject.toml registers.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import exits
-from ..config import PRESETS
+from nca import exits
+from nca.config import PRESETS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -37,14 +41,17 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="torch threads per trial (default: 1)")
     p.add_argument("--device", default="auto", help="training device of each trial (default: auto)")
     p.add_argument("--retries", type=int, default=3, help="times a trial whose worker died is retried (default: 3)")
+    p.add_argument("--export", type=Path, default=None, metavar="DIR",
+                   help="also export every finished trial as a model bundle into DIR, named after the trial "
+                        "(e.g. data/models: the studio lists them; default: no export)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run_cli)
     return p
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from .runner import SweepInterrupted, run_sweep
-    from .spec import Judging, SweepError, load_spec, parse_sets, product_trials
+    from nca.sweep.runner import SweepInterrupted, run_sweep
+    from nca.sweep.spec import Judging, SweepError, load_spec, parse_sets, product_trials
 
     try:
         specs = [Path(p) for p in args.inputs if Path(p).suffix.lower() in (".json", ".toml")]
@@ -61,7 +68,8 @@ def run_cli(args: argparse.Namespace) -> int:
             judging = Judging(steps=steps, samples=args.samples)
         rows = run_sweep(trials, args.out, judging, address=args.address, num_cpus=args.num_cpus,
                          cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
-                         threads=args.threads, device=args.device, retries=args.retries, quiet=args.quiet)
+                         threads=args.threads, device=args.device, retries=args.retries, quiet=args.quiet,
+                         on_row=_exporter(args.export) if args.export else None)
     except ValueError as exc:  # SweepError, and int() of --seeds / --steps
         text = str(exc) if isinstance(exc, SweepError) else f"--seeds and --steps take comma-separated whole numbers ({exc})"
         print(f"error: {text}", file=sys.stderr)
@@ -73,3 +81,12 @@ def run_cli(args: argparse.Namespace) -> int:
     failed = sum(r.get("status") == "failed" for r in rows)
     print(f"\n{len(rows)} trials: {good} good, {failed} failed -> {args.out / 'results.md'}", file=sys.stderr)
     return exits.OK
+
+
+def _exporter(models: Path):
+    def export_row(row: dict) -> None:
+        from . import export
+
+        export(row["run"], models, name=row["name"], force=True)
+
+    return export_row
