@@ -3,6 +3,8 @@
   * failed: the model learned nothing, its rollout is flat or black (contrast under
     MIN_CONTRAST of the style's) or no closer to the style than a flat image of its mean colour;
   * poor:   the texture is not the style's: style ratio above MAX_STYLE at the reference step,
+    its large shapes missing (balanced ratio, every VGG layer weighed alike, above MAX_BALANCED:
+    the plain ratio is dominated by colour and fine detail and passed a speckle for coins),
     or features of another size (scale ratio outside SCALE_RANGE);
   * drifts: it starts right but changes: the style ratio rises by more than MAX_RISE from the
     first measured step to any step after the reference one, unless it stays under CALM_STYLE
@@ -17,6 +19,7 @@ from typing import Any
 
 REFERENCE_STEP = 2000  # where style and scale are judged; the rise at every later measured step
 MAX_STYLE = 0.05
+MAX_BALANCED = 0.35
 MAX_RISE = 0.20
 CALM_STYLE = 0.02
 SCALE_RANGE = (0.8, 1.25)
@@ -48,6 +51,9 @@ def verdict(steps: dict[int, dict[str, float]]) -> dict[str, Any]:
     reasons = []
     if style > MAX_STYLE:
         reasons.append(f"style ratio {style:.3f} > {MAX_STYLE} at step {ref}")
+    balanced = at_ref.get("balanced_ratio")  # older reports lack it
+    if balanced is not None and balanced > MAX_BALANCED:
+        reasons.append(f"large shapes missing (balanced ratio {balanced:.3f} > {MAX_BALANCED} at step {ref})")
     if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
         reasons.append(f"scale {scale:.2f} outside {SCALE_RANGE[0]}..{SCALE_RANGE[1]}")
     if reasons:

@@ -16,6 +16,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from ..files import write_atomic
+from ..verdict import verdict
 
 REFERENCE_STEP = "2000"  # the step count best-of ranks by, and whose scale the table shows
 
@@ -29,10 +30,14 @@ def save_row(out: Path, row: dict[str, Any]) -> None:
 
 
 def load_rows(out: Path) -> list[dict[str, Any]]:
+    """Every row, judged by today's bar (nca/verdict.py) from its figures, so a table never mixes bars."""
     rows = []
     for path in sorted(rows_dir(out).glob("*.json")):
         row = json.loads(path.read_text())
         row.setdefault("name", path.stem)  # rows from before the sweep named the trial by the file alone
+        if row.get("steps") and row.get("status", "done") == "done":
+            row.update(verdict({int(n): v for n, v in row["steps"].items()}))
+            row["rises"] = {str(n): round(v, 4) for n, v in row["rises"].items()}
         rows.append(row)
     return rows
 

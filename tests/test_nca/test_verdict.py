@@ -67,3 +67,12 @@ def test_a_rising_style_ratio_drifts_unless_it_stays_tiny():
     assert drifting["verdict"] == "drifts" and "by step 20000" in drifting["reasons"][0]
     assert verdict(steps((0.004, 0.008, 0.010, CALM_STYLE * 0.9)))["verdict"] == "good"  # settles from a tiny base
     assert verdict(steps((0.010, 0.060, 0.012, 0.011)))["verdict"] == "poor"  # judged at step 2000
+
+
+def test_right_colours_without_the_large_shapes_are_poor():
+    # The quick suite's coins: a fine speckle in the coins' colours (plain ratio 0.006), no coins.
+    coins = {"style_ratio": 0.006, "balanced_ratio": 0.386, "scale_ratio": 0.90, "contrast": 1.0}
+    result = judged(coins)
+    assert result["verdict"] == "poor" and "large shapes missing" in result["reasons"][0]
+    leopard = {"style_ratio": 0.0081, "balanced_ratio": 0.141, "scale_ratio": 0.96, "contrast": 1.0}
+    assert judged(leopard)["verdict"] == "good"
