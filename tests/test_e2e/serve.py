@@ -31,8 +31,9 @@ def nca_serve(root: Path, models: Path | None = None, *extra: str):
 
 @contextlib.contextmanager
 def running_server(root: Path, models: Path | None = None, *extra: str, port: int | None = None,
-                   headers: dict[str, str] | None = None):
-    """`nca serve` in a subprocess: yields (base URL, Popen); extra CLI args pass through."""
+                   headers: dict[str, str] | None = None, command=None):
+    """`nca serve` in a subprocess: yields (base URL, Popen); extra CLI args pass through.
+    `command(port)` gives another command line that serves on that port (Settings with no CLI flag)."""
     port = port or free_port()
     log = (root / "server.log").open("a")
     env = dict(os.environ, PYTHONPATH=str(REPO))
@@ -40,6 +41,8 @@ def running_server(root: Path, models: Path | None = None, *extra: str, port: in
            "--threads", "1", "--log-level", "warning", *extra]
     if models is not None:
         cmd += ["--models", str(models)]
+    if command is not None:
+        cmd = command(port)
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -7,19 +7,14 @@ view; the job card names the phase and the time left; Cancel says "cancelling" a
 from __future__ import annotations
 
 import base64
-import contextlib
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
 from tests.conftest import TEXTURES
-from tests.test_e2e.serve import free_port
+from tests.test_e2e.serve import running_server
 from tests.test_web.helpers import make_bundle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,41 +36,16 @@ uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warnin
 """
 
 
-@contextlib.contextmanager
 def live_server(root: Path, models: Path):
-    port = free_port()
-    log = (root / "server.log").open("a")
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(root), str(models), str(port), str(LIVE_EVERY)],
-                            cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start: {(root / 'server.log').read_text()}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        log.close()
+    return running_server(root, command=lambda port: [sys.executable, "-c", SERVER, str(root), str(models), str(port),
+                                                      str(LIVE_EVERY)])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("live")
     make_bundle(root / "bundled", "amber")
-    with live_server(root, root / "bundled") as url:
+    with live_server(root, root / "bundled") as (url, _proc):
         yield url
 
 

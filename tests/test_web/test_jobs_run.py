@@ -37,9 +37,11 @@ def wait_for(client, job_id: str, statuses: tuple[str, ...], timeout: float = 24
     raise AssertionError(f"job still {job['status']} after {timeout} s: {job}")
 
 
-def read_events(client, job_id: str) -> list[tuple[str, dict]]:
+def read_events(client, job_id: str, after: int | None = None) -> list[tuple[str, dict]]:
+    """The job's event stream to its end; `after`: resume after that event id (Last-Event-ID)."""
     events = []
-    with client.stream("GET", f"/api/jobs/{job_id}/events") as r:
+    headers = {"Last-Event-ID": str(after)} if after is not None else {}
+    with client.stream("GET", f"/api/jobs/{job_id}/events", headers=headers) as r:
         assert r.status_code == 200
         kind = None
         for line in r.iter_lines():

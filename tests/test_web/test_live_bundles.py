@@ -5,7 +5,6 @@ and training that stays bit-identical when live snapshots are taken."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 
@@ -16,7 +15,7 @@ from nca.checkpoint import load_checkpoint
 from nca.config import preset
 from nca.selection import CheckpointSelection
 from tests.test_web.conftest import png_bytes, studio_client
-from tests.test_web.test_jobs_run import submit, wait_for_iteration
+from tests.test_web.test_jobs_run import read_events, submit, wait_for_iteration
 from web.jobs.live import KEEP, LiveWriter, versions
 from web.jobs.remaining import Remaining
 
@@ -32,16 +31,7 @@ UNKNOWN = "0" * 32
 
 def read_all_events(client, job_id: str) -> list[tuple[str, dict]]:
     """The job's whole event stream, from the event after its creation (Last-Event-ID 1) to the end."""
-    events = []
-    with client.stream("GET", f"/api/jobs/{job_id}/events", headers={"Last-Event-ID": "1"}) as r:
-        assert r.status_code == 200
-        kind = None
-        for line in r.iter_lines():
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: ") and kind:
-                events.append((kind, json.loads(line[6:])))
-    return events
+    return read_events(client, job_id, after=1)
 
 
 @pytest.mark.slow
