@@ -17,7 +17,15 @@ from typing import Any
 
 import torch
 
-from .checkpoint import CHECKPOINT_NAME, RESUME_NAME, CheckpointError, atomic_save, load_checkpoint, update_meta
+from .checkpoint import (
+    CHECKPOINT_NAME,
+    RESUME_NAME,
+    Checkpoint,
+    CheckpointError,
+    atomic_save,
+    load_checkpoint,
+    update_meta,
+)
 from .config import ModelConfig, TrainConfig, cli_options
 
 EVALUATION_NAME = "evaluation.json"  # the closing check, also in checkpoint.pt's meta["evaluation"]
@@ -34,6 +42,7 @@ class RunDir:
         self.checkpoint = path / CHECKPOINT_NAME
         self.resume_file = path / RESUME_NAME
         self.metrics = path / "metrics.jsonl"
+        self.resumed: Checkpoint | None = None  # checkpoint.pt as resume_settings read it
 
     def resume_settings(self, overrides: dict[str, Any]) -> tuple[ModelConfig, TrainConfig, int]:
         """(configs, iterations done) to go on with. A resumed run keeps its settings: only
@@ -41,7 +50,7 @@ class RunDir:
         if not self.checkpoint.is_file() or not self.resume_file.is_file():
             raise TrainingError(f"nothing to resume in {self.path}: no {CHECKPOINT_NAME} and {RESUME_NAME}")
         try:
-            ckpt = load_checkpoint(self.checkpoint)
+            ckpt = self.resumed = load_checkpoint(self.checkpoint)
         except CheckpointError as exc:
             raise TrainingError(str(exc)) from None
         model_cfg, train_cfg = ckpt.model_config, ckpt.train_config
@@ -59,7 +68,8 @@ class RunDir:
         return model_cfg, train_cfg, start
 
     def check_style(self, style_hash: str) -> None:
-        if load_checkpoint(self.checkpoint).meta.get("style_sha256") not in (None, style_hash):
+        """After resume_settings: the style given now must be the one the run was trained on."""
+        if self.resumed.meta.get("style_sha256") not in (None, style_hash):
             raise TrainingError("--resume was given a different style image than the run was trained on")
 
     def load_resume(self) -> dict[str, Any]:

@@ -280,7 +280,7 @@ def _restore(run: RunDir, state: _State, model: NCA, optimizer, scheduler, pool:
     saved = run.load_resume()
     try:
         # checkpoint.pt may hold an earlier, selected iteration; training goes on from the latest.
-        model.load_state_dict(saved.get("model", load_checkpoint(run.checkpoint).state_dict))
+        model.load_state_dict(saved.get("model", run.resumed.state_dict))
         selection.best = saved.get("best")
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
