@@ -29,7 +29,7 @@ from nca.checkpoint import CHECKPOINT_NAME, Checkpoint
 from nca.files import replacing
 
 from .pack import FILTERS, PackedModel
-from .render import PROGRAMS
+from .render import GRAFT_MARKER, NETWORK_FN, PROGRAMS
 
 # A bundle name is a directory name, a URL segment and the studio's model id: the one rule for all three.
 BUNDLE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -38,12 +38,12 @@ DEFAULT_DATA_DIR = Path("data")
 STUDIO_MODELS = DEFAULT_DATA_DIR / "models"
 
 SCHEMA = "nca-studio/model-bundle"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the update pass reads a field texture; graft.frag and network.frag
 MODEL_JSON = "model.json"
 THUMBNAIL = "thumbnail.png"
 STUDIO_JSON = "studio.json"
 TRAINING_KEYS = ("style_sha256", "style_name", "style_size", "iterations", "final_loss", "wall_time", "device",
-                 "selected_iteration")
+                 "selected_iteration", "init_from")  # init_from: the model a fine-tune started from
 
 
 def model_json(ckpt: Checkpoint, packed: PackedModel, name: str) -> dict[str, Any]:
@@ -65,6 +65,9 @@ def model_json(ckpt: Checkpoint, packed: PackedModel, name: str) -> dict[str, An
             "layout": "channel 4k+j is component j of target k; texture row 0 is state row 0 (top)",
         },
         "shaders": {program: file for program, (file, _) in PROGRAMS.items()},
+        # How the engine grafts another model onto this one: the line of graft.frag it replaces with
+        # the other bundle's network.frag, and the function name it renames there.
+        "graft": {"marker": GRAFT_MARKER, "function": NETWORK_FN},
         "thumbnail": THUMBNAIL,
         "checkpoint": CHECKPOINT_NAME,
         "training": {

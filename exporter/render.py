@@ -21,13 +21,19 @@ from .pack import PackedModel
 SHADERS_DIR = Path(shaders.__file__).resolve().parent
 
 # Rendered file name -> template name. The engine (exporter/js/nca.js) looks these up in
-# model.json["shaders"], so renaming a file here needs no change in JavaScript.
+# model.json["shaders"], so renaming a file here needs no change in JavaScript. `graft` and
+# `network` make grafting possible: the engine splices another bundle's `network` (its MLP as one
+# function) into this bundle's `graft` at GRAFT_MARKER, renaming NETWORK_FN to NETWORK_FN + "_b".
 PROGRAMS = {
     "update": ("update.frag", "update.frag.j2"),
+    "graft": ("graft.frag", "graft.frag.j2"),
+    "network": ("network.frag", "network.frag.j2"),
     "display": ("display.frag", "display.frag.j2"),
     "brush": ("brush.frag", "brush.frag.j2"),
     "seed": ("seed.frag", "seed.frag.j2"),
 }
+NETWORK_FN = "nca_network"
+GRAFT_MARKER = "// @graft-network"
 
 
 class RenderError(ValueError):
@@ -62,6 +68,8 @@ def shader_context(packed: PackedModel, name: str) -> dict[str, Any]:
     ]
     return {
         "name": name,
+        "network_fn": NETWORK_FN,
+        "graft_marker": GRAFT_MARKER,
         "channels": packed.channels,
         "hidden": packed.hidden,
         "G": g,

@@ -97,6 +97,16 @@ class NCA(nn.Module):
         hidden = F.relu(hidden)
         return F.conv2d(hidden, self.w2[:, :, None, None])
 
+    def update_rotated(self, x: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:
+        """The residual dx with a rotation per cell: `rot` (B or 1) x 2 x H x W holds (cos, sin) of each
+        cell's angle, applied to the Sobel pair as the shader does (nca/fields.py builds it)."""
+        c = self.channels
+        s, gx, gy, lap = self.perceive(x).split(c, dim=1)
+        cos, sin = rot[:, :1], rot[:, 1:2]
+        p = torch.cat([s, cos * gx - sin * gy, sin * gx + cos * gy, lap], dim=1)
+        hidden = F.relu(F.conv2d(p, self.w1[:, :, None, None], self.b1))
+        return F.conv2d(hidden, self.w2[:, :, None, None])
+
     def forward(self, x: torch.Tensor, angle: float = 0.0, fire_rate: float | None = None,
                 generator: torch.Generator | None = None) -> torch.Tensor:
         """One step. Each cell fires (applies its update to all channels) with probability fire_rate."""

@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(health.router)
     app.include_router(pages.router)
-    # The page's modules, and beside them the engine's (gl.js, nca.js), which the exporter owns.
+    # The page's modules, and beside them the engine's (gl.js, field.js, nca.js), which the exporter owns.
     app.mount("/static/js", StaticFiles(directory=PACKAGE_DIR / "static" / "js", packages=[("exporter", "js")]), name="js")
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     return app

@@ -27,6 +27,17 @@
 //   nca.readCanvas();             // the canvas as last drawn: {width, height, data: Uint8Array RGBA},
 //                                 // rows top-down like readState
 //   nca.fireRate = 0.5; nca.angle = 0.0; nca.seed = 1;  // settable; angle in radians
+//
+// Painted fields (field.js; bundles of schema 2, see nca.supportsFields): one RGBA32F texel per cell,
+// (cos, sin) of the cell's angle, its fire-rate factor, its graft mix; the global angle and fire
+// rate above still apply on top of it. Presets are kept across resize(); strokes are not.
+//   nca.setDirectionField({kind: 'vortex', x: 0.5, y: 0.5, angle: 0});  // uniform | radial | vortex | hyperbolic
+//   nca.setSpeedField({kind: 'gradient', lo: 0.25, hi: 2});             // uniform | gradient (left to right)
+//   nca.paintField('direction' | 'speed' | 'graft', value, x, y, radius, soft = 0);
+//       // direction: angle in radians; speed: fire-rate factor (0 freezes); graft: mix 0..1
+//   nca.clearGraftMix(); nca.setField(f32); nca.readField();  // Float32Array H*W*4, rows top-down
+//   await nca.loadGraft('/bundles/rust/');  // a second model of the same channel count: painted
+//   nca.graftWith(model, sources);          // cells (mix > 0) run it; nca.ungraft(); nca.graftName
 //   nca.format      // 'RGBA32F' | 'RGBA16F' (read-only): what the state is stored in
 //   nca.stepCount   // steps since the last reset / setState
 //   nca.width, nca.height, nca.channels, nca.model (the parsed model.json)
@@ -39,20 +50,17 @@
 import {
   bindInputs, bindOutput, compileProgram, createPingPong, detectFloatFormat, drawFullscreen,
 } from './gl.js';
+import { applyDirection, applySpeed, paintField, uniformField } from './field.js';
 
 export const BUNDLE_SCHEMA = 'nca-studio/model-bundle';
-export const BUNDLE_VERSION = 1;
+export const BUNDLE_VERSION = 2;
+const FIELD_FORMAT = (gl) => ({ name: 'RGBA32F', internalFormat: gl.RGBA32F, type: gl.FLOAT });  // only sampled
 
 export class NCA {
   static async load(gl, bundleUrl, options = {}) {
-    const base = new URL(bundleUrl.endsWith('model.json') ? bundleUrl : bundleUrl.replace(/\/?$/, '/model.json'),
-      document.baseURI);
+    const base = modelUrl(bundleUrl);
     const model = await fetchOk(base, 'json');
-    const sources = {};
-    for (const [pass, file] of Object.entries(model.shaders)) {
-      sources[pass] = await fetchOk(new URL(file, base), 'text');
-    }
-    return NCA.create(gl, model, sources, options);
+    return NCA.create(gl, model, await fetchSources(base, model), options);
   }
 
   static create(gl, model, sources, options = {}) {
@@ -83,6 +91,10 @@ export class NCA {
       this._programs[pass] = compileProgram(gl, sources[pass], `${model.name}/${pass}`);
     }
     this._strokes = 0;
+    this._sources = sources;
+    this.supportsFields = model.schema_version >= 2 && 'graft' in sources;
+    this.graftName = null;
+    this._presets = { direction: { kind: 'uniform' }, speed: { kind: 'uniform' } };
     this.resize(width, height);
   }
 
@@ -95,7 +107,93 @@ export class NCA {
     height = Math.max(1, Math.floor(height));
     if (this._state) this._state.dispose();
     this._state = createPingPong(this.gl, width, height, this.targets, this._fmt);
+    this._makeFieldTexture(width, height);
     this.reset('seed');
+  }
+
+  _makeFieldTexture(width, height) {
+    const gl = this.gl;
+    if (this._fieldTex) gl.deleteTexture(this._fieldTex);
+    this._fieldTex = gl.createTexture();
+    gl.bindTexture(gl.TEXTURE_2D, this._fieldTex);
+    gl.texStorage2D(gl.TEXTURE_2D, 1, FIELD_FORMAT(gl).internalFormat, width, height);
+    for (const p of [gl.TEXTURE_MIN_FILTER, gl.TEXTURE_MAG_FILTER]) gl.texParameteri(gl.TEXTURE_2D, p, gl.NEAREST);
+    gl.bindTexture(gl.TEXTURE_2D, null);
+    this.field = uniformField(width, height);
+    applyDirection(this.field, width, height, this._presets.direction);
+    applySpeed(this.field, width, height, this._presets.speed);
+    this._uploadField();
+  }
+
+  // Rows first..last of the CPU copy to the texture (all of it by default).
+  _uploadField(first = 0, last = this.height - 1) {
+    const gl = this.gl;
+    const w = this.width;
+    gl.bindTexture(gl.TEXTURE_2D, this._fieldTex);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+    gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, first, w, last - first + 1, gl.RGBA, gl.FLOAT,
+      this.field.subarray(first * w * 4, (last + 1) * w * 4));
+    gl.bindTexture(gl.TEXTURE_2D, null);
+  }
+
+  setDirectionField(preset = {}) {
+    this._presets.direction = { kind: 'uniform', ...preset };
+    applyDirection(this.field, this.width, this.height, this._presets.direction);
+    this._uploadField();
+  }
+
+  setSpeedField(preset = {}) {
+    this._presets.speed = { kind: 'uniform', ...preset };
+    applySpeed(this.field, this.width, this.height, this._presets.speed);
+    this._uploadField();
+  }
+
+  clearGraftMix() {
+    for (let i = 3; i < this.field.length; i += 4) this.field[i] = 0;
+    this._uploadField();
+  }
+
+  paintField(kind, value, x, y, radius, soft = 0) {
+    const rows = paintField(this.field, this.width, this.height, kind, value, x, y, radius, soft);
+    if (rows) this._uploadField(rows[0], rows[1]);
+  }
+
+  setField(data) {
+    if (data.length !== this.field.length) throw new Error(`setField wants ${this.field.length} floats, got ${data.length}`);
+    this.field.set(data);
+    this._uploadField();
+  }
+
+  readField() { return this.field.slice(); }
+
+  async loadGraft(bundleUrl) {
+    const base = modelUrl(bundleUrl);
+    const model = await fetchOk(base, 'json');
+    return this.graftWith(model, await fetchSources(base, model));
+  }
+
+  // Compile this bundle's graft pass with the other model's network spliced in (model.json's `graft`
+  // names the marker line and the function to rename); painted cells then run the other model.
+  graftWith(model, sources) {
+    if (!this.supportsFields || !(model.schema_version >= 2) || !('network' in sources)) {
+      throw new Error('grafting needs both models exported by this version of nca export (bundle schema 2)');
+    }
+    if (model.channels !== this.channels) {
+      throw new Error(`cannot graft ${model.name} (${model.channels} channels) onto ${this.model.name} (${this.channels} channels)`);
+    }
+    const { marker, function: fn } = this.model.graft;
+    const network = sources.network.replaceAll(new RegExp(`\\b${fn}\\b`, 'g'), `${fn}_b`);
+    const program = compileProgram(this.gl, this._sources.graft.replace(marker, network), `${this.model.name}+${model.name}/graft`);
+    this.ungraft();
+    this._programs.graft = program;
+    this.graftName = model.name;
+    return this;
+  }
+
+  ungraft() {
+    if (this._programs.graft) this.gl.deleteProgram(this._programs.graft.program);
+    delete this._programs.graft;
+    this.graftName = null;
   }
 
   // One pass that reads the state (optionally) and writes the next one, then swaps.
@@ -104,6 +202,11 @@ export class NCA {
     const prog = this._programs[name];
     gl.useProgram(prog.program);
     if (readsState) bindInputs(gl, prog, this._state.read);
+    if (prog.uniforms.u_field) {  // the field on the unit after the state's
+      gl.activeTexture(gl.TEXTURE0 + this.targets);
+      gl.bindTexture(gl.TEXTURE_2D, this._fieldTex);
+      gl.uniform1i(prog.uniforms.u_field, this.targets);
+    }
     setUniforms(gl, prog, uniforms);
     bindOutput(gl, this._state.write);
     drawFullscreen(gl);
@@ -113,7 +216,7 @@ export class NCA {
   step(n = 1) {
     const rot = [Math.cos(this.angle), Math.sin(this.angle)];
     for (let i = 0; i < n; i++) {
-      this._pass('update', {
+      this._pass(this._programs.graft ? 'graft' : 'update', {
         u_rot: ['2f', ...rot],
         u_fire_rate: ['1f', this.fireRate],
         u_step: ['1ui', this.stepCount >>> 0],
@@ -219,6 +322,7 @@ export class NCA {
 
   dispose() {
     this._state.dispose();
+    this.gl.deleteTexture(this._fieldTex);
     for (const prog of Object.values(this._programs)) this.gl.deleteProgram(prog.program);
   }
 }
@@ -228,6 +332,16 @@ function setUniforms(gl, prog, uniforms) {
     const loc = prog.uniforms[name];
     if (loc) gl[`uniform${kind}`](loc, ...values);  // optimised-away uniforms have no location
   }
+}
+
+const modelUrl = (bundleUrl) => new URL(
+  bundleUrl.endsWith('model.json') ? bundleUrl : bundleUrl.replace(/\/?$/, '/model.json'), document.baseURI);
+
+// Every file model.json lists, by pass name (`network` is GLSL for grafting, not a program).
+async function fetchSources(base, model) {
+  const sources = {};
+  for (const [pass, file] of Object.entries(model.shaders)) sources[pass] = await fetchOk(new URL(file, base), 'text');
+  return sources;
 }
 
 async function fetchOk(url, kind) {

@@ -29,6 +29,7 @@ HARNESS = """<!doctype html><meta charset="utf-8"><canvas id="c" width="64" heig
 <script type="module">
 import { createContext } from '/js/gl.js';
 import { NCA } from '/js/nca.js';
+import * as field from '/js/field.js';
 const toB64 = (f32) => {
   const bytes = new Uint8Array(f32.buffer); let s = '';
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
@@ -43,20 +44,24 @@ window.boot = async (opts) => {
 };
 window.setState = (b64) => window.nca.setState(fromB64(b64));
 window.readState = () => toB64(window.nca.readState());
+window.setField = (b64) => window.nca.setField(fromB64(b64));
+window.readField = () => toB64(window.nca.readField());
+window.field = field;
 window.harnessReady = true;
 </script>"""
 
 pytestmark = pytest.mark.browser
 
 
-def serve(page, bundle: Path, html: str = HARNESS) -> None:
-    """Route the fake origin to the harness, the engine's JS files and the bundle."""
+def serve(page, bundle: Path, html: str = HARNESS, graft: Path | None = None) -> None:
+    """Route the fake origin to the harness, the engine's JS files and the bundle (and a second
+    bundle under /graft/)."""
 
     def handle(route):
         path = route.request.url[len(ORIGIN):].split("?")[0]
         if path in ("/", "/index.html"):
             return route.fulfill(body=html, content_type="text/html")
-        for prefix, root in (("/js/", JS_DIR), ("/bundle/", bundle)):
+        for prefix, root in (("/js/", JS_DIR), ("/bundle/", bundle), ("/graft/", graft or bundle)):
             if path.startswith(prefix):
                 file = (root / path[len(prefix):]).resolve()
                 if file.is_file() and root.resolve() in file.parents:
@@ -110,7 +115,7 @@ def bundle_of(tmp_path):
 
     def _bundle(channels: int, hidden: int, seed: int = 0) -> tuple[Path, Path]:
         model = random_model(channels, hidden, seed, scale=0.1 / math.sqrt(hidden))
-        ckpt = tmp_path / f"run-{channels}-{hidden}" / "checkpoint.pt"
+        ckpt = tmp_path / f"run-{channels}-{hidden}-{seed}" / "checkpoint.pt"
         write_checkpoint(ckpt, model, meta={"iterations": 0})
         return ckpt, export(ckpt, tmp_path / "bundles", thumbnail_steps=2)
 

@@ -20,7 +20,7 @@ def test_bundle_layout_and_model_json(tmp_path):
     Image.new("RGB", (40, 30), (200, 10, 10)).save(tmp_path / "my run" / "style.png")
     bundle = export(ckpt.parent, tmp_path / "models", thumbnail_steps=2)
     assert bundle == tmp_path / "models" / "my-run"  # default name: the run dir, made safe
-    assert listing(bundle) == sorted(["model.json", "update.frag", "display.frag", "brush.frag", "seed.frag",
+    assert listing(bundle) == sorted(["model.json", "update.frag", "display.frag", "brush.frag", "seed.frag", "graft.frag", "network.frag",
                                       "thumbnail.png", "checkpoint.pt"])
     info = json.loads((bundle / "model.json").read_text())
     assert info["schema"] == SCHEMA and info["schema_version"] == SCHEMA_VERSION

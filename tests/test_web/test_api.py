@@ -49,7 +49,7 @@ def test_page_renders_with_controls_and_modules(client):
     for marker in ('id="canvas"', 'id="gallery"', 'id="train-form"', 'src="/static/js/main.js',
                    'value="tiny"', 'id="btn-record"', 'id="btn-scenario"', "up to 20 MiB"):
         assert marker in html
-    for js in ("main.js", "ui.js", "api.js", "nca.js", "gl.js"):
+    for js in ("main.js", "ui.js", "api.js", "nca.js", "gl.js", "field.js"):
         s = client.get(f"/static/js/{js}")
         assert s.status_code == 200 and "javascript" in s.headers["content-type"]
     assert client.get("/static/css/studio.css").status_code == 200
