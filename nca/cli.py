@@ -108,6 +108,9 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=_steps_range, help=f"rollout length per iteration, N or MIN..MAX (default: {steps})")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda or mps (default: auto)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--init-from", type=Path, metavar="MODEL",
+                   help="fine-tune: start from the weights of this checkpoint, run directory or model bundle "
+                        "(its shape too: --channels, --hidden, --fire-rate come from it); all else is a new run")
     p.add_argument("--no-compile", action="store_true", help="do not torch.compile the update step")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary; print only the run directory")
     p.set_defaults(func=run_train)
@@ -125,6 +128,7 @@ def run_train(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in overrides.items() if v is not None}  # what the user typed; the preset has the rest
     try:
         result = train(args.style_image, out, preset=args.preset, device=args.device, resume=args.resume,
+                       init_from=args.init_from,
                        quiet=args.quiet, compile_step=False if args.no_compile else None, **overrides)
     except KeyboardInterrupt:
         print(f"\ninterrupted: the last checkpoint is in {out}; continue with "

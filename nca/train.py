@@ -22,7 +22,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from . import previews
-from .checkpoint import cpu_copy, load_checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, CheckpointError, cpu_copy, load_checkpoint, save_checkpoint
 from .config import ModelConfig, TrainConfig
 from .config import preset as get_preset
 from .evaluate import check
@@ -38,7 +38,7 @@ from .image import image_to_tensor, load_style
 from .model import NCA, fire_mask, pick_device
 from .pool import SamplePool
 from .progress import progress_bar
-from .rundir import RunDir, TrainingError
+from .rundir import FLAGS, RunDir, TrainingError
 from .runlock import LOCK_NAME, RunLockedError, run_lock
 from .selection import CheckpointSelection
 from .stepper import make_stepper
@@ -88,6 +88,7 @@ def train(
     train_config: TrainConfig | None = None,
     device: str = "auto",
     resume: bool = False,
+    init_from: str | Path | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     quiet: bool = False,
@@ -102,9 +103,13 @@ def train(
     one per phase ({"phase": "loading" | "compiling" | "probing" | "training" | "evaluating"});
     `should_stop` is polled each iteration and ends the run with a checkpoint.
     With `resume=True` the run continues from `out_dir`'s last checkpoint; its configs
-    win, except `iterations`, which may be raised. Only one process at a time can train
-    in a run directory (nca/runlock.py).
+    win, except `iterations`, which may be raised. With `init_from` (a checkpoint, run directory
+    or model bundle) a new run starts from that model's weights and architecture (its ModelConfig;
+    a model option that contradicts it is refused); all else is a new run's. Only one process at a
+    time can train in a run directory (nca/runlock.py).
     """
+    if init_from is not None and resume:
+        raise TrainingError("--init-from starts a new run and --resume continues one: pass only one of them")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise TrainingError(f"the run directory {out} is a file, not a directory")
@@ -113,7 +118,8 @@ def train(
     try:
         with run_lock(out):
             return _train(style_image, out, preset=preset, model_config=model_config, train_config=train_config,
-                          device=device, resume=resume, progress=progress, should_stop=should_stop, quiet=quiet,
+                          device=device, resume=resume, init_from=init_from, progress=progress,
+                          should_stop=should_stop, quiet=quiet,
                           compile_step=compile_step, **overrides)
     except RunLockedError as exc:
         raise TrainingError(str(exc)) from None
@@ -123,15 +129,18 @@ def train(
 
 
 def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_config: ModelConfig | None,
-           train_config: TrainConfig | None, device: str, resume: bool,
+           train_config: TrainConfig | None, device: str, resume: bool, init_from: str | Path | None,
            progress: Callable[[dict[str, Any]], None] | None, should_stop: Callable[[], bool] | None,
            quiet: bool, compile_step: bool | None, **overrides: Any) -> RunResult:
     run = RunDir(out)
+    source = _init_source(init_from, model_config, overrides) if init_from is not None else None
     if resume:
         model_cfg, train_cfg, start = run.resume_settings(overrides)
     else:
         pm, pt = get_preset(preset, **overrides)
         model_cfg, train_cfg, start = model_config or pm, train_config or pt, 0
+    if source is not None:
+        model_cfg = source.model_config
     dev = pick_device(device)
     if train_cfg.threads:
         torch.set_num_threads(train_cfg.threads)
@@ -147,6 +156,8 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     cpu_gen = torch.Generator().manual_seed(train_cfg.seed)
     dev_gen = torch.Generator(device=dev).manual_seed(train_cfg.seed + 1)
     model = NCA(model_cfg).to(dev)
+    if source is not None:
+        model.load_state_dict(source.state_dict)  # after the seeded init, so all else matches a new run
     _say(progress, start, "loading")  # the VGG weights and the style's target features
     vgg = VGGFeatures(train_cfg.vgg_weights or None, pool=train_cfg.vgg_pool).to(dev)
     style_loss = StyleLoss(vgg, style, kind=train_cfg.loss, layer_weights=train_cfg.layer_weights,
@@ -168,6 +179,12 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
         "torch_version": str(torch.__version__),
         "parameters": model_cfg.parameter_count,
     }
+    # Where the weights started: the source as given and its style; a resumed run keeps its record.
+    if source is not None:
+        run_meta["init_from"] = {"path": str(init_from),
+                                 **{k: source.meta[k] for k in ("style_name", "style_sha256") if k in source.meta}}
+    elif resume and "init_from" in run.resumed.meta:
+        run_meta["init_from"] = run.resumed.meta["init_from"]
     style_u8 = _style_to_uint8(style)
 
     def save(iteration: int, elapsed: float) -> None:
@@ -261,6 +278,22 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
         save(iteration, wall)
     return _finish(run, model, selection, vgg, dev, train_cfg, RunResult(
         out, run.checkpoint, iteration, state.last_loss, wall, status, selection.iteration), progress, quiet)
+
+
+def _init_source(init_from: str | Path, model_config: ModelConfig | None, overrides: dict[str, Any]) -> Checkpoint:
+    """The checkpoint a fine-tuning run starts from; a model option that contradicts its shape is refused."""
+    try:
+        source = load_checkpoint(init_from)
+    except CheckpointError as exc:
+        raise TrainingError(f"--init-from: {exc}") from None
+    own = asdict(source.model_config)
+    clash = sorted(k for k, v in overrides.items() if k in own and v is not None and v != own[k])
+    names = [FLAGS.get(k, k) for k in clash]
+    if model_config is not None and model_config != source.model_config:
+        names.append("model_config")
+    if names:
+        raise TrainingError(f"--init-from takes the model's shape from {init_from}: drop {', '.join(names)}")
+    return source
 
 
 @dataclass

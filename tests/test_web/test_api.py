@@ -94,7 +94,7 @@ def test_get_model_detail(client):
     body = r.json()
     assert body["id"] == "amber" and body["bundled"] is True
     assert body["bundle"]["schema"] == "nca-studio/model-bundle"
-    assert set(body["bundle"]["shaders"]) == {"update", "display", "brush", "seed"}
+    assert set(body["bundle"]["shaders"]) == {"update", "graft", "network", "display", "brush", "seed"}
 
 
 @pytest.mark.parametrize("bad", BAD_IDS)
