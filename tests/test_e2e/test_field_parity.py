@@ -18,8 +18,7 @@ import torch
 from nca import fields
 from nca.cellhash import shader_mask
 from nca.checkpoint import load_checkpoint
-from tests.test_e2e.test_parity import (  # noqa: F401 - bundle_of is a fixture
-    H, STEPS, W, boot, bundle_of, random_state, read_state, serve, to_b64)
+from tests.test_e2e.test_parity import STEPS, H, W, boot, random_state, read_state, serve, to_b64
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,6 @@ The page is served from memory with Playwright's page.route: /js/* from the engi
 from __future__ import annotations
 
 import base64
-import math
 import mimetypes
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from PIL import Image
 from exporter import export
 from nca.checkpoint import load_checkpoint
 from nca.model import to_rgb
-from tests.conftest import TEXTURES, random_model, write_checkpoint
+from tests.conftest import TEXTURES
 
 REPO = Path(__file__).resolve().parents[2]
 JS_DIR = REPO / "exporter" / "js"
@@ -105,21 +104,6 @@ def browser_rollout(page, state_hwc: np.ndarray, steps: int, angle: float) -> np
 
 def random_state(h: int, w: int, c: int, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).uniform(-0.5, 0.5, (h, w, c)).astype(np.float32)
-
-
-@pytest.fixture
-def bundle_of(tmp_path):
-    """Export a random model whose 50-step rollout stays in the range trained models live in
-    (|x| of a few units): conftest's default w2 scale makes a 12/96 model blow up to ~500,
-    where float32 rounding alone is 1e-4. Scale 0.1/sqrt(hidden) keeps |x| <~ 3."""
-
-    def _bundle(channels: int, hidden: int, seed: int = 0) -> tuple[Path, Path]:
-        model = random_model(channels, hidden, seed, scale=0.1 / math.sqrt(hidden))
-        ckpt = tmp_path / f"run-{channels}-{hidden}-{seed}" / "checkpoint.pt"
-        write_checkpoint(ckpt, model, meta={"iterations": 0})
-        return ckpt, export(ckpt, tmp_path / "bundles", thumbnail_steps=2)
-
-    return _bundle
 
 
 # A non-square grid: a swapped x/y or a flipped row order cannot cancel out.

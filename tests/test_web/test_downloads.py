@@ -63,7 +63,7 @@ def test_bundle_zip_is_the_bundle_and_its_checkpoint_loads(client, tmp_path):
         info = json.loads(zf.read("amber/model.json"))
         zf.extractall(tmp_path)
     shaders = {f"amber/{f}" for f in info["shaders"].values()}
-    assert len(shaders) == 4 and shaders <= names
+    assert len(shaders) == 6 and shaders <= names
     assert {"amber/model.json", "amber/thumbnail.png", "amber/checkpoint.pt"} <= names
     assert info["name"] == "amber"
     # Unzipped, it is a bundle again: the checkpoint loads from the directory, as `nca record` reads it.
