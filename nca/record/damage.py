@@ -62,43 +62,60 @@ class Damage:
 
 
 def parse_damage(spec: str) -> Damage:
+    kind, step, params, text = parse_event(spec, KINDS, EXAMPLE)
+    return Damage(kind, step, params, text)
+
+
+def parse_event(spec: str, kinds: dict[str, dict[str, float | str]], example: str, what: str = "damage",
+                error: type[ValueError] = DamageError) -> tuple[str, int, dict[str, float | str], str]:
+    """(kind, step, parameters with defaults, text) of a `KIND@STEP[:key=value,...]` spec; damage
+    and nca/record/paint.py's field strokes share the language."""
     text = spec.strip()
     head, _, tail = text.partition(":")
     kind, at, step_text = head.partition("@")
     kind = kind.strip().lower()
     if not at:
-        raise DamageError(f"bad damage spec {spec!r}: expected KIND@STEP[:key=value,...], e.g. {EXAMPLE}")
-    if kind not in KINDS:
-        raise DamageError(f"unknown damage kind {kind!r} in {spec!r}; choose one of {', '.join(KINDS)}")
+        raise error(f"bad {what} spec {spec!r}: expected KIND@STEP[:key=value,...], e.g. {example}")
+    if kind not in kinds:
+        raise error(f"unknown {what} kind {kind!r} in {spec!r}; choose one of {', '.join(kinds)}")
     try:
         step = int(step_text)
     except ValueError:
-        raise DamageError(f"bad damage step {step_text!r} in {spec!r}: expected a whole number of steps") from None
-    params = dict(KINDS[kind])
+        raise error(f"bad {what} step {step_text!r} in {spec!r}: expected a whole number of steps") from None
+    return kind, step, parse_params(kind, tail, kinds[kind], spec, error), text
+
+
+def parse_params(kind: str, tail: str, defaults: dict[str, float | str], spec: str,
+                 error: type[ValueError] = DamageError) -> dict[str, float | str]:
+    """`key=value,...` over `defaults`; a key not among them is a typo: refuse it."""
+    params = dict(defaults)
     for item in filter(None, (s.strip() for s in tail.split(","))):
         key, eq, value = item.partition("=")
         key = key.strip()
-        if not eq or key not in KINDS[kind]:
-            known = ", ".join(KINDS[kind]) or "none"
-            raise DamageError(f"bad parameter {item!r} for {kind} in {spec!r}; its parameters: {known}")
-        params[key] = _parse_value(kind, key, value.strip(), spec)
-    return Damage(kind, step, params, text)
+        if not eq or key not in defaults:
+            known = ", ".join(defaults) or "none"
+            raise error(f"bad parameter {item!r} for {kind} in {spec!r}; its parameters: {known}")
+        params[key] = _parse_value(kind, key, value.strip(), spec, error)
+    return params
 
 
-def _parse_value(kind: str, key: str, value: str, spec: str) -> float | str:
+# Fractions of the frame keep a spec meaningful at every --size; angles are in degrees.
+LIMITS = {"x": (0.0, 1.0), "y": (0.0, 1.0), "r": (0.0, 2.0), "amp": (0.0, 10.0), "angle": (-360.0, 360.0),
+          "factor": (0.0, 10.0), "soft": (0.0, 1.0), "lo": (0.0, 10.0), "hi": (0.0, 10.0)}
+
+
+def _parse_value(kind: str, key: str, value: str, spec: str, error: type[ValueError] = DamageError) -> float | str:
     if key == "side":
         if value not in SIDES:
-            raise DamageError(f"bad side {value!r} in {spec!r}; choose one of {', '.join(SIDES)}")
+            raise error(f"bad side {value!r} in {spec!r}; choose one of {', '.join(SIDES)}")
         return value
     try:
         number = float(value)
     except ValueError:
-        raise DamageError(f"bad number {value!r} for {key} in {spec!r}") from None
-    # Fractions of the frame keep a spec meaningful at every --size.
-    limits = {"x": (0.0, 1.0), "y": (0.0, 1.0), "r": (0.0, 2.0), "amp": (0.0, 10.0)}
-    lo, hi = limits[key]
+        raise error(f"bad number {value!r} for {key} in {spec!r}") from None
+    lo, hi = LIMITS[key]
     if not (lo <= number <= hi) or (key == "r" and number == 0.0):
-        raise DamageError(f"{key}={value} in {spec!r} is out of range ({lo:g}..{hi:g})")
+        raise error(f"{key}={value} in {spec!r} is out of range ({lo:g}..{hi:g})")
     return number
 
 
@@ -139,9 +156,9 @@ def apply_damage(damage: Damage, x: torch.Tensor, seed: torch.Tensor, noise: tor
     return torch.where(mask, fill, x)
 
 
-def validate_schedule(damages: list[Damage], steps: int) -> list[Damage]:
+def validate_schedule(events: list, steps: int, what: str = "damage", error: type[ValueError] = DamageError) -> list:
     """Sorted by step (a stable sort keeps the user's order for events at the same step)."""
-    for d in damages:
+    for d in events:
         if not (1 <= d.step < steps):
-            raise DamageError(f"damage {d} is at step {d.step}, outside the run: use a step from 1 to {steps - 1}")
-    return sorted(damages, key=lambda d: d.step)
+            raise error(f"{what} {d} is at step {d.step}, outside the run: use a step from 1 to {steps - 1}")
+    return sorted(events, key=lambda d: d.step)

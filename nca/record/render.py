@@ -32,12 +32,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from .. import fields
 from ..checkpoint import CheckpointError, load_checkpoint
 from ..model import NCA, pick_device, to_rgb
 from ..progress import progress_bar
 from .damage import Damage, apply_damage, parse_damage, validate_schedule
 from .errors import RecordError
 from .options import check_int, format_for, parse_size
+from .paint import Paint, initial_field, parse_paint
 from .repair import MEASURE_EVERY, RepairFigure, RepairMeter
 from .writers import check_output, open_writer
 
@@ -167,8 +169,12 @@ def record(model: NCA | str | Path, out: str | Path, *, size: int | str | tuple[
            format: str | None = None, overlay: bool = False,
            damage: Iterable[str | Damage] = (), grid: Iterable[NCA | str | Path] = (),
            device: str | torch.device = "auto", angle: float = 0.0, repair: bool = True,
-           progress: bool = True) -> RecordResult:
+           progress: bool = True, field: str | None = None, speed_field: str | None = None,
+           graft: NCA | str | Path | None = None, paint: Iterable[str | Paint] = ()) -> RecordResult:
     """Render `model` (and the `grid` models beside it) growing from the seed into `out`.
+
+    `field` and `speed_field` name the field presets it starts from, `paint` the strokes that change
+    the field over time, `graft` the second model that painted cells run (paint.py has the specs).
 
     Raises RecordError (or DamageError, both ValueError) with a one-line message on bad input;
     nothing is written in that case.
@@ -180,6 +186,10 @@ def record(model: NCA | str | Path, out: str | Path, *, size: int | str | tuple[
     check_int("scale", scale, 1, 16)
     check_int("seed", seed, 0, 2**63 - 1)
     schedule = validate_schedule([d if isinstance(d, Damage) else parse_damage(d) for d in damage], steps)
+    strokes = validate_schedule([s if isinstance(s, Paint) else parse_paint(s) for s in paint], steps,
+                                what="paint", error=RecordError)
+    if any(s.kind == "graft" for s in strokes) and graft is None:
+        raise RecordError("graft strokes need a second model: pass --graft MODEL")
     sources = [model, *grid]
 
     out = Path(out)
@@ -194,6 +204,11 @@ def record(model: NCA | str | Path, out: str | Path, *, size: int | str | tuple[
         raise RecordError(str(exc)) from None
 
     runs = [_new_run(src, dev, width, height, seed) for src in sources]
+    painted = None
+    if field or speed_field or graft is not None or strokes:
+        painted = _Painted(initial_field(height, width, field, speed_field), strokes,
+                           load_model(graft, dev)[0] if graft is not None else None)
+        painted.check(runs)
     labels = _unique([r.label for r in runs])
     meter = RepairMeter(labels, dev, MEASURE_EVERY) if repair and schedule else None
     overlay_ = Overlay(frame_h, labels, (width + GRID_GAP) * scale) if overlay else None
@@ -203,7 +218,7 @@ def record(model: NCA | str | Path, out: str | Path, *, size: int | str | tuple[
     writer = open_writer(out, fmt, frame_w, frame_h, fps)
     frames = 0
     try:
-        for step in simulate(runs, steps, schedule, meter, angle, seed):
+        for step in simulate(runs, steps, schedule, meter, angle, seed, painted):
             if step % steps_per_frame:
                 continue
             frame = compose([r.x for r in runs], scale)
@@ -223,11 +238,33 @@ def record(model: NCA | str | Path, out: str | Path, *, size: int | str | tuple[
                         _dir_bytes(out), figures)
 
 
+@dataclass
+class _Painted:
+    """A recording's field, its strokes still to come and the graft model (nca/fields.py)."""
+
+    field: torch.Tensor
+    strokes: list[Paint]
+    graft: NCA | None
+
+    def check(self, runs: list[_Run]) -> None:
+        for run in runs:
+            if self.graft is not None and self.graft.channels != run.model.channels:
+                raise RecordError(f"cannot graft a {self.graft.channels}-channel model onto {run.label} "
+                                  f"({run.model.channels} channels): grafting needs the same channel count")
+
+    def step(self, run: _Run, angle: float) -> torch.Tensor:
+        return fields.field_step(run.model, run.x, self.field, other=self.graft, angle=angle, generator=run.generator)
+
+    def paint_until(self, step: int) -> None:
+        while self.strokes and self.strokes[0].step == step:
+            self.strokes.pop(0).apply(self.field)
+
+
 @torch.no_grad()
 def simulate(runs: list[_Run], steps: int, schedule: list[Damage], meter: RepairMeter | None,
-             angle: float, seed: int) -> Iterable[int]:
-    """Advance every run step by step, applying the damage schedule; yields each step (0..steps)
-    once the states hold it, so the caller can take a frame."""
+             angle: float, seed: int, painted: _Painted | None = None) -> Iterable[int]:
+    """Advance every run step by step, applying the damage schedule (and the field's strokes);
+    yields each step (0..steps) once the states hold it, so the caller can take a frame."""
     # Damage noise has its own generator: adding a model to the grid never changes the damage.
     damage_gen = torch.Generator().manual_seed(seed)
     channels = max(r.model.channels for r in runs)
@@ -236,7 +273,9 @@ def simulate(runs: list[_Run], steps: int, schedule: list[Damage], meter: Repair
     for step in range(steps + 1):
         if step:
             for run in runs:
-                run.x = run.model(run.x, angle=angle, generator=run.generator)
+                run.x = painted.step(run, angle) if painted else run.model(run.x, angle=angle, generator=run.generator)
+            if painted:
+                painted.paint_until(step)
         while pending and pending[0].step == step:
             event = pending.pop(0)
             noise = None

@@ -53,6 +53,14 @@ def assert_refused(result, message: str, left: list[str] | None = None) -> None:
     (["--steps-per-frame", "17"], "steps per frame must be a whole number from 1 to 16"),
     (["--scale", "0"], "scale must be"),
     (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--field", "spiral"], "unknown --field 'spiral'; choose one of uniform, radial, vortex, hyperbolic"),
+    (["--field", "vortex:z=1"], "bad parameter 'z=1' for vortex"),
+    (["--field", "vortex:x=2"], "x=2 in 'vortex:x=2' is out of range (0..1)"),
+    (["--speed-field", "gradient:lo=-1"], "lo=-1 in 'gradient:lo=-1' is out of range"),
+    (["--paint", "graft@8:r=0.3"], "graft strokes need a second model: pass --graft MODEL"),
+    (["--paint", "smear@8"], "unknown paint kind 'smear'"),
+    (["--paint", "speed@99:factor=0"], "paint speed@99:factor=0 is at step 99, outside the run"),
+    (["--paint", "speed@8:factor=x"], "bad number 'x' for factor"),
 ])
 def test_bad_options(run, args, message):
     assert_refused(run(*args), message)
@@ -171,3 +179,8 @@ def test_encoder_that_fails_to_start_leaves_nothing(run, monkeypatch):
 
     monkeypatch.setattr(imageio_ffmpeg, "write_frames", broken)
     assert_refused(run(), "No such file or directory")
+
+
+def test_graft_model_of_another_channel_count(run, make_checkpoint):
+    other = str(make_checkpoint(8, 16, name="eight"))
+    assert_refused(run("--graft", other, "--paint", "graft@8"), "grafting needs the same channel count")
