@@ -1,0 +1,118 @@
+"""`nca train --init-from`: a new run that starts from another model's weights and shape."""
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from exporter.bundle import model_json
+from exporter.pack import pack
+from nca.checkpoint import load_checkpoint
+from nca.cli import main
+from nca.config import ModelConfig
+from nca.train import TrainingError, train
+from tests.conftest import TEXTURES
+from tests.test_nca.test_cli_bad_input import assert_one_line_error
+
+SOURCE_STYLE, STYLE = TEXTURES / "pebbles.png", TEXTURES / "rust.png"
+# One thread: these models are too small to gain from more, and a busy machine makes extra threads wait.
+FAST = dict(preset="tiny", quiet=True, compile_step=False, check_steps=(), threads=1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _keep_torch_threads():
+    threads = torch.get_num_threads()  # training with `threads` sets them for the whole process
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """A few iterations of a model whose shape is not the tiny preset's (8 channels, 16 hidden)."""
+    out = tmp_path_factory.mktemp("init") / "source"
+    train(SOURCE_STYLE, out, channels=4, hidden=8, fire_rate=0.75, iterations=3, **FAST)
+    return out
+
+
+@pytest.fixture
+def nca(capsys):
+    """`nca.cli.main` in this process, as in test_cli_bad_input.py."""
+
+    def run(*args):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse exits on bad options
+            code = exc.code
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+    return run
+
+
+def weights(path):
+    return load_checkpoint(path).state_dict
+
+
+def test_the_new_run_starts_from_the_sources_weights_and_shape(source, tmp_path):
+    # Stopped before its first step, the new run's checkpoint is exactly where it started.
+    result = train(STYLE, tmp_path / "tuned", init_from=source, should_stop=lambda: True, **FAST)
+    assert result.iterations == 0
+    tuned, src = load_checkpoint(result.checkpoint), load_checkpoint(source)
+    assert tuned.model_config == src.model_config  # not the tiny preset's 8/16
+    assert set(tuned.state_dict) == {"w1", "b1", "w2"}
+    for name, value in src.state_dict.items():
+        assert torch.equal(tuned.state_dict[name], value), name
+    assert src.state_dict["w2"].abs().sum() > 0  # a fresh model's w2 is zero: the weights came from the source
+    assert tuned.meta["init_from"] == {"path": str(source), "style_name": "pebbles.png",
+                                       "style_sha256": src.meta["style_sha256"]}
+    assert tuned.meta["style_name"] == "rust.png"
+
+
+def test_a_fine_tune_trains_fresh_and_its_bundle_names_the_source(source, tmp_path):
+    out = tmp_path / "tuned"
+    # A model option equal to the source's is no contradiction.
+    train(STYLE, out, init_from=source / "checkpoint.pt", channels=4, iterations=2, **FAST)
+    tuned = load_checkpoint(out)
+    assert tuned.meta["iterations"] == 2 and tuned.train_config.iterations == 2  # a new run's count, not 3 + 2
+    assert tuned.model_config == load_checkpoint(source).model_config
+    assert not torch.equal(tuned.state_dict["w1"], weights(source)["w1"])  # it trained
+    assert tuned.meta["init_from"]["path"] == str(source / "checkpoint.pt")
+    info = model_json(tuned, pack(tuned), "tuned")
+    assert info["training"]["init_from"] == tuned.meta["init_from"]
+    assert "init_from" not in model_json(load_checkpoint(source), pack(load_checkpoint(source)), "src")["training"]
+
+    # Resumed, the run keeps the record of where it started.
+    train(STYLE, out, resume=True, iterations=3, threads=1, quiet=True, compile_step=False)
+    assert load_checkpoint(out).meta["init_from"] == tuned.meta["init_from"]
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--channels", "16"], "--init-from takes the model's shape from"),
+    (["--hidden", "96", "--fire-rate", "0.5"], "drop --fire-rate, --hidden"),
+])
+def test_a_model_option_that_contradicts_the_source_is_refused(source, tmp_path, nca, args, fragment):
+    proc = nca("train", STYLE, "--preset", "tiny", "--init-from", source, *args, "--out", tmp_path / "out")
+    assert_one_line_error(proc, fragment)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("what", ["missing", "not a checkpoint", "empty dir"])
+def test_an_unreadable_source_is_one_line(tmp_path, nca, what):
+    bad = {"missing": tmp_path / "nope.pt", "not a checkpoint": tmp_path / "x.pt", "empty dir": tmp_path / "d"}[what]
+    if what == "not a checkpoint":
+        bad.write_bytes(b"not a torch file")
+    if what == "empty dir":
+        bad.mkdir()
+    proc = nca("train", STYLE, "--preset", "tiny", "--init-from", bad, "--out", tmp_path / "out")
+    assert_one_line_error(proc, "--init-from: ")
+    assert not (tmp_path / "out").exists()
+
+
+def test_init_from_with_resume_is_refused(source, tmp_path, nca):
+    proc = nca("train", STYLE, "--init-from", source, "--resume", "--out", source)
+    assert_one_line_error(proc, "pass only one of them")
+    with pytest.raises(TrainingError, match="only one"):
+        train(STYLE, source, resume=True, init_from=source, **FAST)
+    # The Python API names its own argument when a whole model_config contradicts the source.
+    with pytest.raises(TrainingError, match="drop model_config"):
+        train(STYLE, tmp_path / "out", init_from=source, model_config=ModelConfig(), **FAST)
