@@ -1,6 +1,5 @@
 """`nca train --init-from`: a new run that starts from another model's weights and shape."""
 
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -8,7 +7,6 @@ import torch
 from exporter.bundle import model_json
 from exporter.pack import pack
 from nca.checkpoint import load_checkpoint
-from nca.cli import main
 from nca.config import ModelConfig
 from nca.train import TrainingError, train
 from tests.conftest import TEXTURES
@@ -32,21 +30,6 @@ def source(tmp_path_factory):
     out = tmp_path_factory.mktemp("init") / "source"
     train(SOURCE_STYLE, out, channels=4, hidden=8, fire_rate=0.75, iterations=3, **FAST)
     return out
-
-
-@pytest.fixture
-def nca(capsys):
-    """`nca.cli.main` in this process, as in test_cli_bad_input.py."""
-
-    def run(*args):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:  # argparse exits on bad options
-            code = exc.code
-        out, err = capsys.readouterr()
-        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
-
-    return run
 
 
 def weights(path):
