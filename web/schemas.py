@@ -31,6 +31,10 @@ class ModelSummary(BaseModel):
     training: dict[str, Any] = Field(default_factory=dict)
     verdict: Verdict | None = Field(None, description="quality check of the model: good, drifts, poor or failed")
     quality: dict[str, Any] = Field(default_factory=dict, description="the check's figures per step count")
+    grafts_with: list[str] = Field(default_factory=list,
+                                   description="ids of the models that graft well with this one (the page's graft "
+                                               "brush): the same channel count, and marked good in the models "
+                                               "directory's grafts.json")
 
 
 class ModelDetail(ModelSummary):

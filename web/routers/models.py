@@ -32,7 +32,7 @@ def _get(store: ModelStore, model_id: str) -> ModelEntry:
     return entry
 
 
-def summary(entry: ModelEntry) -> dict:
+def summary(entry: ModelEntry, grafts_with: list[str] | None = None) -> dict:
     info = entry.info
     return {
         "id": entry.id,
@@ -49,18 +49,21 @@ def summary(entry: ModelEntry) -> dict:
         "training": info.get("training") or {},
         "verdict": verdict if (verdict := (info.get("quality") or {}).get("verdict")) in VERDICTS else None,
         "quality": info.get("quality") or {},
+        "grafts_with": grafts_with or [],
     }
 
 
 @router.get("", response_model=list[ModelSummary], summary="List the gallery: bundled models, then trained ones")
 def list_models(store: Store) -> list[dict]:
-    return [summary(e) for e in store.list()]
+    entries = store.list()
+    pairs = store.graft_pairs()
+    return [summary(e, store.grafts_with(e, entries, pairs)) for e in entries]
 
 
 @router.get("/{model_id}", response_model=ModelDetail, responses=NOT_FOUND, summary="One model's metadata")
 def get_model(model_id: str, store: Store) -> dict:
     entry = _get(store, model_id)
-    return {**summary(entry), "bundle": entry.info}
+    return {**summary(entry, store.grafts_with(entry, store.list(), store.graft_pairs())), "bundle": entry.info}
 
 
 @router.delete("/{model_id}", status_code=204, summary="Delete a trained model (bundled ones are read-only)",

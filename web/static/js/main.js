@@ -4,6 +4,9 @@
 //   recorder.js  videos (an MP4 the server renders, a WebM of the canvas) and screenshots
 //   scenario.js  the growth-and-repair script (damage specs of damage.js)
 //   address.js   the address bar as settings: #model=id&grid=128&speed=4&zoom=2&angle=90&fire=0.8
+//                (&field=vortex&fx=0.3&fy=0.6&speedfield=gradient: the painted field's presets)
+//   fields.js    the painted field (player.fields): presets, field brushes, the graft model
+//   fieldpanel.js  the Field panel's DOM
 //   training.js  the training panel: upload, job progress over SSE, recent jobs
 //   ui.js        every DOM read and write; controls call the `studio` actions below
 //
@@ -15,6 +18,7 @@
 import { DEFAULTS, formatAddress, parseAddress } from './address.js';
 import { createContext, detectFloatFormat } from './gl.js';
 import { Gallery } from './gallery.js';
+import { bindFieldPanel, syncFieldPanel } from './fieldpanel.js';
 import { Player } from './player.js';
 import { Recorder } from './recorder.js';
 import { runScenario } from './scenario.js';
@@ -64,11 +68,17 @@ async function boot() {
   const canvas = ui.canvasElement();
   const { gl, error } = createEngineContext(canvas);
   // The address follows the settings once a model plays (before, it still names the model to load).
-  const address = () => formatAddress(
-    { model: state.modelId, grid: state.grid, speed: state.speed, zoom: state.zoom, angle: state.angleDeg, fire: state.fireRate },
-    { fire: player.nca ? player.nca.model.fire_rate : null });
+  const address = () => {
+    const f = state.field;
+    const centred = f.direction !== 'uniform';  // a uniform field has no centre to name
+    return formatAddress(
+      { model: state.modelId, grid: state.grid, speed: state.speed, zoom: state.zoom, angle: state.angleDeg, fire: state.fireRate,
+        field: f.direction, fx: centred ? f.fx : null, fy: centred ? f.fy : null, speedfield: f.speed },
+      { fire: player.nca ? player.nca.model.fire_rate : null });
+  };
   const changed = () => {
     ui.syncControls(state);
+    syncFieldPanel(state, player.nca, gallery.models);
     ui.renderReadout(state, player.nca);
     if (state.modelId) ui.writeAddress(address());
   };
@@ -94,6 +104,12 @@ async function boot() {
     ...methods(player, ['play', 'pause', 'togglePlay', 'stepOnce', 'reset', 'setSpeed', 'setGrid', 'setFireRate',
       'setAngle', 'setZoom', 'zoomAt', 'panBy', 'resetView', 'setTiled', 'setView', 'setBrush', 'brushAt',
       'brushScreenRadius', 'waitSteps', 'draw']),
+    // The painted field (fields.js): presets by name, the centre in grid fractions, a graft by model id.
+    setDirectionField: (kind) => player.fields.setDirection(kind),
+    setSpeedField: (kind) => player.fields.setSpeed(kind),
+    setFieldCentre: (x, y) => player.fields.setCentre(x, y),
+    resetField: () => player.fields.reset(),
+    setGraft: (id) => player.fields.setGraft(id ? gallery.models.find((m) => m.id === id) || null : null),
     readCanvas() {
       const shot = player.readCanvas();
       return { width: shot.width, height: shot.height, data: toBase64(shot.data) };
@@ -117,6 +133,7 @@ async function boot() {
   ui.bindControls(studio);
   ui.bindKeyboard(studio);
   ui.bindPointer(canvas, studio);
+  bindFieldPanel(studio);
   training.bind();
   // A link's settings (address.js): the grid before the first model loads, the fire rate once it plays.
   const follow = (settings) => {
@@ -124,6 +141,8 @@ async function boot() {
     if (settings.speed != null && settings.speed !== state.speed) player.setSpeed(settings.speed);
     if (settings.zoom != null && settings.zoom !== state.zoom) player.setZoom(settings.zoom);
     if (settings.angle != null && settings.angle !== state.angleDeg) player.setAngle(settings.angle);
+    const field = { direction: settings.field, fx: settings.fx, fy: settings.fy, speed: settings.speedfield };
+    if (Object.values(field).some((v) => v != null)) player.fields.setPresets(field);
   };
   const linked = parseAddress(ui.readAddress());
   follow(linked);

@@ -1,11 +1,14 @@
 // player.js: plays the current NCA on the canvas: the frame loop, the speed controller, the
 // counters, the step waiters, and the simulation, view and brush settings. No DOM: it reports
 // through the `changed` (settings moved), `readout` (new counters) and `notice` (one line for the
-// user: what a setting just did) callbacks.
+// user: what a setting just did) callbacks. The painted field (presets, field brushes, graft) is
+// player.fields (fields.js).
 //
 //   const player = new Player(gl, state, {changed, readout, notice});
 //   player.setModel(nca); player.start();
 //   await player.waitSteps(100);            // resolves once the model has made 100 more steps
+
+import { BRUSH_MODES, FIELD_BRUSHES, Fields } from './fields.js';
 
 const AUTO_MAX_SPF = 16;    // steps per frame the auto speed may reach
 const READOUT_MS = 500;     // how often the steps/s and fps counters are refreshed
@@ -30,6 +33,7 @@ export class Player {
     this._acc = 0;             // fractional steps for speeds below 1 step per frame
     this._slowSince = null;    // when the current run of slow readouts began
     this._frame = (t) => this.frame(t);
+    this.fields = new Fields(state, { nca: () => this.nca, changed: () => this.changed(), notice: (t) => this.notice(t) });
   }
 
   start() { requestAnimationFrame(this._frame); }
@@ -111,6 +115,7 @@ export class Player {
     this.nca = nca;
     Object.assign(this.state, { fireRate: nca.fireRate, view: 'rgb', channel: Math.min(3, nca.channels - 1) });
     nca.angle = radians(this.state.angleDeg);
+    this.fields.attach(nca);  // the field presets stay; the graft too, when the channel counts agree
     this.clearSlow();
     this.ready = true;
     this.changed();
@@ -130,8 +135,9 @@ export class Player {
         nca.stepCount = steps;
       } catch { /* a state this browser cannot read back: the new version starts from the seed */ }
     }
-    old.dispose();
     this.nca = nca;
+    this.fields.attach(nca, { carry: carry ? old : null });  // with the cells, the painted field carries on
+    old.dispose();
     const s = this.state;
     if (s.channel >= nca.channels) Object.assign(s, { view: 'rgb', channel: Math.min(3, nca.channels - 1) });
     nca.fireRate = s.fireRate;
@@ -238,7 +244,11 @@ export class Player {
   // ---- brush -----------------------------------------------------------------------------
   setBrush({ mode, radius } = {}) {
     const brush = this.state.brush;
-    if (mode) brush.mode = mode === 'noise' ? 'noise' : 'erase';
+    if (mode) {
+      const why = this.fields.unavailable(mode);  // a field brush this model or this moment cannot use
+      if (why) this.notice(why);
+      else brush.mode = BRUSH_MODES.includes(mode) ? mode : 'erase';
+    }
     if (radius != null) brush.radius = clamp(Math.round(radius * 100) / 100, 0.01, 0.4);
     this.changed();
   }
@@ -258,10 +268,18 @@ export class Player {
     return [wrap(x), wrap(y)];
   }
 
-  brushAt(u, v) {
+  // A dab at canvas point (u, v); (du, dv): the stroke's motion there, in canvas fractions (the
+  // direction brush paints its angle; a dab without motion paints no direction).
+  brushAt(u, v, du = 0, dv = 0) {
     if (!this.nca) return;
     const [x, y] = this.gridAt(u, v);
-    this.nca.paint(x, y, this.state.brush.radius, this.state.brush.mode);
+    const { mode, radius } = this.state.brush;
+    if (mode in FIELD_BRUSHES) {
+      const k = (this.state.tiled ? 2 : 1) / this.state.zoom;  // canvas fractions -> grid fractions
+      this.fields.paint(mode, x, y, radius, du * k * this.nca.width, dv * k * this.nca.height);
+    } else {
+      this.nca.paint(x, y, radius, mode);
+    }
     this.draw();
   }
 }

@@ -224,14 +224,18 @@ export function bindPointer(canvas, studio) {
     cursor.style.left = `${e.clientX - rect.left}px`;
     cursor.style.top = `${e.clientY - rect.top}px`;
     cursor.classList.toggle('noise', studio.state.brush.mode === 'noise');
+    cursor.dataset.mode = studio.state.brush.mode;
     cursor.hidden = false;
   };
 
-  // Dabs along the segment, a quarter of the brush diameter apart, so fast strokes stay solid.
+  // Dabs along the segment, a quarter of the brush diameter apart, so fast strokes stay solid; each
+  // is told the segment's motion (the direction brush paints its angle). Placing a centre: its end only.
   const brushLine = (x0, y0, x1, y1) => {
-    const spacing = Math.max(1, studio.brushScreenRadius(canvas.getBoundingClientRect().width) * 0.5);
-    const n = Math.max(1, Math.ceil(Math.hypot(x1 - x0, y1 - y0) / spacing));
-    for (let i = 1; i <= n; i++) studio.brushAt(...at(x0 + ((x1 - x0) * i) / n, y0 + ((y1 - y0) * i) / n));
+    const rect = canvas.getBoundingClientRect();
+    const spacing = Math.max(1, studio.brushScreenRadius(rect.width) * 0.5);
+    const n = studio.state.brush.mode === 'centre' ? 1 : Math.max(1, Math.ceil(Math.hypot(x1 - x0, y1 - y0) / spacing));
+    const du = (x1 - x0) / rect.width, dv = (y1 - y0) / rect.height;
+    for (let i = 1; i <= n; i++) studio.brushAt(...at(x0 + ((x1 - x0) * i) / n, y0 + ((y1 - y0) * i) / n), du, dv);
   };
   // A finger's stroke so far, painted once it is clearly one finger (or lifts: a tap is one disc).
   const commit = () => {
@@ -348,6 +352,13 @@ export function bindKeyboard(studio) {
       ']': () => studio.setBrush({ radius: studio.state.brush.radius * 1.25 }),
       e: () => studio.setBrush({ mode: 'erase' }),
       n: () => studio.setBrush({ mode: 'noise' }),
+      d: () => studio.setBrush({ mode: 'direction' }),
+      ',': () => studio.setBrush({ mode: 'slow' }),
+      f: () => studio.setBrush({ mode: 'freeze' }),
+      '.': () => studio.setBrush({ mode: 'fast' }),
+      g: () => studio.setBrush({ mode: 'graft' }),
+      u: () => studio.setBrush({ mode: 'ungraft' }),
+      c: () => studio.setBrush({ mode: 'centre' }),
       t: () => studio.setTiled(!studio.state.tiled),
       0: () => studio.resetView(),
       p: () => studio.screenshot(),
@@ -423,7 +434,8 @@ export function renderGallery(models, activeId, { onSelect, onDelete }) {
     el('span', { class: 'meta' }, `${m.channels} ch \u00b7 ${formatCount(m.parameter_count)} params`),
     el('span', { class: `badge${m.bundled ? ' bundled' : ''}` }, m.bundled ? 'example' : 'trained'),
     m.verdict ? el('span', { class: `verdict ${m.verdict}`, title: verdictTitle(m) }, VERDICT_LABELS[m.verdict]) : null,
-    takeaway(m));
+    takeaway(m),
+    graftsWith(m, models));
     if (!m.bundled) {
       card.append(el('span', {
         class: 'delete', role: 'button', tabindex: '0', title: 'Delete this model', 'aria-label': `Delete ${m.name}`,
@@ -434,6 +446,16 @@ export function renderGallery(models, activeId, { onSelect, onDelete }) {
   }));
   $('gallery-count').textContent = models.length ? String(models.length) : '';
   $('gallery-empty').hidden = models.length > 0;
+  gallery.dispatchEvent(new CustomEvent('rendered'));  // fieldpanel.js: the graft menu follows the gallery
+}
+
+// "grafts with rust, pebbles": the models the server marks good to graft with this one (grafts.json).
+function graftsWith(m, models) {
+  const ids = m.grafts_with || [];
+  if (!ids.length) return null;
+  const names = ids.map((id) => (models.find((o) => o.id === id) || { name: id }).name).join(', ');
+  return el('span', { class: 'grafts', title: `grafts well with ${names}: choose one under Field \u203a Graft` },
+    `grafts with ${names}`);
 }
 
 // A card's downloads: the bundle as a zip, the checkpoint, the standalone page (URLs from the API).
