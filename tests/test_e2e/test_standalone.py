@@ -1,15 +1,20 @@
 """The standalone HTML export in real headless Chromium, opened from file:// with no network:
-state kept across window resizes, strokes without gaps, keyboard shortcuts, screenshot, and
-hiding the controls."""
+state kept across window resizes, strokes without gaps, keyboard shortcuts, screenshot, hiding
+the controls, and the painted field: its brushes, its presets (from keys, controls and the address)
+and the page of a model without field support."""
 
 from __future__ import annotations
 
+import json
+import math
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from exporter import export
+from exporter.html import standalone_html_for_bundle
 
 pytestmark = pytest.mark.browser
 
@@ -25,16 +30,34 @@ def html(tmp_path_factory) -> Path:
     return page
 
 
+@pytest.fixture(scope="module")
+def html_without_fields(html, tmp_path_factory) -> Path:
+    """The page of the same model as a bundle of schema 1 (no graft pass): no painted fields."""
+    bundle = tmp_path_factory.mktemp("old") / "pebbles"
+    shutil.copytree(html.parent / "bundles" / "pebbles", bundle)
+    info = json.loads((bundle / "model.json").read_text())
+    info["schema_version"] = 1
+    for program in ("graft", "network"):
+        info["shaders"].pop(program, None)
+    (bundle / "model.json").write_text(json.dumps(info))
+    page = bundle.parent / "old.html"
+    page.write_text(standalone_html_for_bundle(bundle), encoding="utf-8")
+    return page
+
+
 @pytest.fixture
 def app(browser, html, request):
-    """The page at 1000x800 with every request recorded; `request.param` is the address's hash."""
+    """The page at 1000x800 with every request recorded; `request.param` is the address's hash,
+    or (the page's fixture name, hash)."""
+    param = getattr(request, "param", "")
+    page_file, hash_ = (request.getfixturevalue(param[0]), param[1]) if isinstance(param, tuple) else (html, param)
     context = browser.new_context(viewport={"width": 1000, "height": 800}, accept_downloads=True)
     page = context.new_page()
     page.js_errors = []
     page.requests = []
     page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
     page.on("request", lambda r: page.requests.append(r.url))
-    page.goto(html.as_uri() + getattr(request, "param", ""))
+    page.goto(page_file.as_uri() + hash_)
     page.wait_for_function("window.ncaApp && window.ncaApp.nca.stepCount > 0", timeout=30_000)
     yield page
     assert all(url.startswith(("file:", "blob:", "data:")) for url in page.requests), page.requests
@@ -161,4 +184,187 @@ def test_pointercancel_ends_the_stroke(app):
                             " for (let i = 0; i < s.length; i++) if (s[i] !== window.__s[i]) n++; return n; })()")
     page.mouse.up()
     assert changed == 0
+    assert page.js_errors == []
+
+
+# ---- the painted field: [y][x][cos, sin, speed, mix] per cell, as nca.readField() gives it ----
+
+def read_field(page) -> np.ndarray:
+    info = state_info(page)
+    flat = page.evaluate("Array.from(window.ncaApp.nca.readField())")
+    return np.array(flat, np.float32).reshape(info["height"], info["width"], 4)
+
+
+def read_state(page) -> np.ndarray:
+    info = state_info(page)
+    flat = page.evaluate("Array.from(window.ncaApp.nca.readState())")
+    return np.array(flat, np.float32).reshape(info["height"], info["width"], -1)
+
+
+def disc_distance(h: int, w: int, x: float, y: float) -> np.ndarray:
+    """Each cell centre's wrapped distance (cells) from the point (x, y) in fractions: field.js's disc."""
+    def ring(d, size):
+        d = np.abs(d) % size
+        return np.minimum(d, size - d)
+    dy = ring(np.arange(h) + 0.5 - y * h, h)[:, None]
+    dx = ring(np.arange(w) + 0.5 - x * w, w)[None, :]
+    return np.sqrt(dy * dy + dx * dx)
+
+
+def segment_distance(h: int, w: int, a: tuple[float, float], b: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell centre's distance (cells) from the segment a-b (fractions, away from the edges) and
+    where along it (0 at a, 1 at b) its nearest point lies."""
+    ys, xs = np.mgrid[0:h, 0:w] + 0.5
+    ax, ay, bx, by = a[0] * w, a[1] * h, b[0] * w, b[1] * h
+    t = np.clip(((xs - ax) * (bx - ax) + (ys - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2), 0, 1)
+    return np.hypot(xs - ax - t * (bx - ax), ys - ay - t * (by - ay)), t
+
+
+def brush_cells(page) -> float:
+    info = state_info(page)
+    return int(page.input_value("#radius")) / 100 * min(info["width"], info["height"])
+
+
+def test_speed_brushes_set_the_speed_only_inside_their_disc(app):
+    page = app
+    page.evaluate("window.ncaApp.setPaused(true)")
+    h, w = state_info(page)["height"], state_info(page)["width"]
+    r = brush_cells(page)
+    for key, mode, value, (px, py) in (("w", "slow", 0.25, (250, 300)), ("f", "freeze", 0.0, (500, 420)),
+                                       ("g", "fast", 2.0, (760, 560))):
+        before = read_field(page)
+        page.keyboard.press(key)
+        assert page.input_value("#brush") == mode
+        page.mouse.click(px, py)  # a click: one disc
+        after = read_field(page)
+        d = disc_distance(h, w, px / 1000, py / 800)
+        inside, outside = d <= r - 1e-4, d > r + 1e-4
+        assert inside.sum() > 100
+        assert (after[..., 2][inside] == np.float32(value)).all(), mode
+        assert (after[..., 2][outside] == before[..., 2][outside]).all(), mode
+        assert (after[..., [0, 1, 3]] == before[..., [0, 1, 3]]).all(), mode  # direction and mix untouched
+    assert page.js_errors == []
+
+
+def test_the_direction_brush_paints_the_angle_of_the_stroke_inside_it(app):
+    page = app
+    page.evaluate("window.ncaApp.setPaused(true); window.ncaApp.nca.reset('noise')")
+    h, w = state_info(page)["height"], state_info(page)["width"]
+    r = brush_cells(page)
+    state = read_state(page)
+    page.keyboard.press("d")
+    assert page.input_value("#brush") == "direction"
+    page.mouse.click(500, 400)  # no motion, no direction: nothing painted
+    assert (read_field(page) == np.array([1, 0, 1, 0], np.float32)).all()
+    page.mouse.move(300, 300)
+    page.mouse.down()
+    page.mouse.move(500, 500, steps=4)  # down and to the right, in four moves
+    page.mouse.up()
+    field = read_field(page)
+    angle = -math.atan2(200 / 800 * h, 200 / 1000 * w)  # the motion in cells; y down
+    d, t = segment_distance(h, w, (0.3, 300 / 800), (0.5, 500 / 800))
+    changed = (field[..., :2] != np.array([1, 0], np.float32)).any(axis=-1)
+    assert changed.sum() > 100
+    assert (d[changed] <= r + 1e-4).all(), "painted outside the stroke"
+    core = (d <= r / 2) & (t >= 0.3)  # the first dab lies a fraction of the first move from the start
+    assert core.sum() > 50 and changed[core].all(), "gaps in the stroke"
+    np.testing.assert_allclose(field[changed][:, 0], math.cos(angle), atol=1e-6)
+    np.testing.assert_allclose(field[changed][:, 1], math.sin(angle), atol=1e-6)
+    assert (field[..., 2:] == np.array([1, 0], np.float32)).all()  # speed and mix untouched
+    assert (read_state(page) == state).all()  # a field brush leaves the state alone
+    assert page.js_errors == []
+
+
+def test_freeze_stops_the_cells_inside_the_disc(app):
+    page = app
+    page.evaluate("window.ncaApp.setPaused(true); window.ncaApp.nca.reset('noise')")
+    h, w = state_info(page)["height"], state_info(page)["width"]
+    r = brush_cells(page)
+    page.keyboard.press("f")
+    page.mouse.click(500, 400)
+    before = read_state(page)
+    page.evaluate("window.ncaApp.nca.step(12)")
+    after = read_state(page)
+    d = disc_distance(h, w, 0.5, 0.5)
+    moved = (after != before).any(axis=-1)
+    assert not moved[d <= r - 1e-4].any(), "frozen cells changed"
+    assert moved[d > r + 1e-4].mean() > 0.95
+    assert page.js_errors == []
+
+
+@pytest.mark.parametrize("app", ["#field=vortex&speedfield=gradient&controls=0"], indirect=True)
+def test_the_address_picks_the_field_presets(app):
+    from nca import fields
+
+    page = app
+    assert page.is_hidden("#panel")
+    h, w = state_info(page)["height"], state_info(page)["width"]
+    field = read_field(page)
+    angles = fields.direction_angles("vortex", h, w).numpy()
+    for row, col in ((h // 4, w // 3), (h - 1, 0), (h // 2 + 7, w // 2 - 11)):
+        assert field[row, col, 0] == pytest.approx(math.cos(angles[row, col]), abs=1e-6)
+        assert field[row, col, 1] == pytest.approx(math.sin(angles[row, col]), abs=1e-6)
+    np.testing.assert_allclose(field[..., 0], np.cos(angles), atol=1e-6)
+    np.testing.assert_allclose(field[..., 1], np.sin(angles), atol=1e-6)
+    np.testing.assert_allclose(field[..., 2], fields.speed_factors("gradient", h, w).numpy(), atol=1e-6)
+    assert page.input_value("#field") == "vortex" and page.input_value("#speedfield") == "gradient"
+    assert page.js_errors == []
+
+
+def test_field_presets_from_keys_and_controls_centre_on_the_last_click(app):
+    from nca import fields
+
+    page = app
+    page.evaluate("window.ncaApp.setPaused(true)")
+    h, w = state_info(page)["height"], state_info(page)["width"]
+
+    def assert_direction(kind, x, y):
+        field = read_field(page)
+        angles = fields.direction_angles(kind, h, w, x, y).numpy()
+        np.testing.assert_allclose(field[..., 0], np.cos(angles), atol=1e-6)
+        np.testing.assert_allclose(field[..., 1], np.sin(angles), atol=1e-6)
+        assert page.input_value("#field") == kind
+
+    page.keyboard.press("v")  # no click yet: the centre
+    assert_direction("radial", 0.5, 0.5)
+    page.mouse.click(200, 600)
+    assert page.evaluate("window.ncaApp.fieldCentre") == [0.2, 0.75]
+    page.keyboard.press("v")
+    assert_direction("vortex", 0.2, 0.75)
+    page.keyboard.press("t")
+    np.testing.assert_allclose(read_field(page)[..., 2], fields.speed_factors("gradient", h, w).numpy(), atol=1e-6)
+    assert page.input_value("#speedfield") == "gradient"
+    page.keyboard.press("t")
+    assert (read_field(page)[..., 2] == 1).all()
+    page.keyboard.press("x")  # reset the field: presets and strokes
+    assert (read_field(page) == np.array([1, 0, 1, 0], np.float32)).all()
+    assert page.input_value("#field") == "uniform"
+    page.select_option("#field", "hyperbolic")
+    assert_direction("hyperbolic", 0.2, 0.75)
+    page.select_option("#speedfield", "gradient")
+    assert page.evaluate("window.ncaApp.nca.readField()[2]") == pytest.approx(
+        float(fields.speed_factors("gradient", h, w)[0, 0]), abs=1e-6)
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("g")
+    page.mouse.click(500, 400)  # a fast stroke on top
+    page.click("#resetfield")
+    assert (read_field(page) == np.array([1, 0, 1, 0], np.float32)).all()
+    assert page.input_value("#field") == "uniform" and page.input_value("#speedfield") == "uniform"
+    assert page.js_errors == []
+
+
+@pytest.mark.parametrize("app", [("html_without_fields", "#field=vortex")], indirect=True)
+def test_a_model_without_fields_hides_the_field_controls(app):
+    page = app
+    assert page.evaluate("window.ncaApp.nca.supportsFields") is False
+    assert page.is_hidden("#fieldcontrols") and page.is_hidden("#fieldkeys") and page.is_visible("#nofield")
+    assert page.eval_on_selector_all("#brush option", "os => os.map(o => o.value)") == ["erase", "noise"]
+    for key in "dwfgvtx":
+        page.keyboard.press(key)
+    assert page.input_value("#brush") == "erase"
+    assert page.evaluate("window.ncaApp.nca.readField().slice(0, 4).join()") == "1,0,1,0"  # the address's field ignored
+    page.mouse.move(300, 300)
+    page.mouse.down()
+    page.mouse.move(500, 500, steps=2)  # erase and noise still paint
+    page.mouse.up()
     assert page.js_errors == []
