@@ -1,8 +1,9 @@
 """Median NCA steps per second of the exported WebGL2 engine in headless Chromium.
 
-    .venv/bin/python bench/browser_speed.py [--trials 5] [--seconds 2]
+    .venv/bin/python bench/browser_speed.py [--trials 5] [--seconds 2] [--graft]
 
-Not a test: prints a table. Each figure is the median over trials of (steps / wall time),
+Not a test: prints a table. With --graft, each case is also run with a second model grafted onto
+the whole grid (the graft pass: both networks at every cell), beside the plain update pass. Each figure is the median over trials of (steps / wall time),
 where a trial runs a batch of steps and then reads a texel back (nca.sync()), so queued GPU
 work cannot hide outside the timed region. Uses Debian's chromium with the same flags as the
 tests (SwiftShader, i.e. the CPU, on a machine without a GPU).
@@ -30,9 +31,10 @@ ORIGIN = "http://bench.test"
 PAGE = """<!doctype html><canvas id="c" width="256" height="256"></canvas><script type="module">
 import { createContext } from '/js/gl.js';
 import { NCA } from '/js/nca.js';
-window.measure = async ({ model, size, trials, seconds }) => {
+window.measure = async ({ model, size, trials, seconds, graft }) => {
   const gl = createContext(document.getElementById('c'));
   const nca = await NCA.load(gl, `/bundles/${model}/`, { width: size, height: size });
+  if (graft) { await nca.loadGraft(`/bundles/${graft}/`); nca.paintField('graft', 1, 0.5, 0.5, 2); }
   nca.step(3); nca.sync();  // warm-up: shader compilation and first-use costs
   // Pick a batch size that takes about `seconds`.
   let t = performance.now(); nca.step(2); nca.sync();
@@ -51,21 +53,24 @@ window.ready = true;
 
 CASES = [("12ch-96", 12, 96, 128), ("12ch-96", 12, 96, 256), ("12ch-96", 12, 96, 512),
          ("8ch-48", 8, 48, 128), ("8ch-48", 8, 48, 256), ("8ch-48", 8, 48, 512)]
+GRAFT_SUFFIX = "-b"  # the grafted model: the same shape, other weights
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=2.0, help="target length of one trial")
+    parser.add_argument("--graft", action="store_true", help="also time the graft pass over the whole grid")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
         bundles = Path(tmp) / "bundles"
         for name, c, h in {(n, c, h) for n, c, h, _ in CASES}:
-            ckpt = Path(tmp) / name / "checkpoint.pt"
-            save_checkpoint(ckpt, random_model(c, h, scale=0.01), TrainConfig(), {})
-            export(ckpt, bundles, name=name, thumbnail_steps=1)
+            for seed, bundle in enumerate((name, name + GRAFT_SUFFIX)):
+                ckpt = Path(tmp) / bundle / "checkpoint.pt"
+                save_checkpoint(ckpt, random_model(c, h, seed=seed, scale=0.01), TrainConfig(), {})
+                export(ckpt, bundles, name=bundle, thumbnail_steps=1)
         roots = {"/js/": REPO / "exporter" / "js", "/bundles/": bundles}
 
         def handle(route):
@@ -81,18 +86,22 @@ def main() -> int:
 
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            print(f"{'model':<10} {'grid':>9} {'format':>8} {'steps/s':>9}  (median of {args.trials}; min..max)")
+            print(f"{'model':<10} {'pass':<6} {'grid':>9} {'format':>8} {'steps/s':>9}"
+                  f"  (median of {args.trials}; min..max)")
             for name, _c, _h, size in CASES:
-                page = browser.new_page()
-                page.route(f"{ORIGIN}/**", handle)
-                page.goto(f"{ORIGIN}/")
-                page.wait_for_function("window.ready === true")
-                result = page.evaluate("(o) => window.measure(o)", {
-                    "model": name, "size": size, "trials": args.trials, "seconds": args.seconds})
-                rates = result["rates"]
-                print(f"{name:<10} {size:>4}x{size:<4} {result['format']:>8} {statistics.median(rates):>9.2f}"
-                      f"  ({min(rates):.2f}..{max(rates):.2f}, {result['batch']} steps/trial)", flush=True)
-                page.close()
+                for graft in ([None, name + GRAFT_SUFFIX] if args.graft else [None]):
+                    page = browser.new_page()
+                    page.route(f"{ORIGIN}/**", handle)
+                    page.goto(f"{ORIGIN}/")
+                    page.wait_for_function("window.ready === true")
+                    result = page.evaluate("(o) => window.measure(o)", {
+                        "model": name, "size": size, "trials": args.trials, "seconds": args.seconds,
+                        "graft": graft})
+                    rates = result["rates"]
+                    print(f"{name:<10} {'graft' if graft else 'update':<6} {size:>4}x{size:<4} {result['format']:>8}"
+                          f" {statistics.median(rates):>9.2f}  ({min(rates):.2f}..{max(rates):.2f},"
+                          f" {result['batch']} steps/trial)", flush=True)
+                    page.close()
             browser.close()
     return 0
 
