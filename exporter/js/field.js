@@ -12,6 +12,12 @@
 export const DIRECTIONS = ['uniform', 'radial', 'vortex', 'hyperbolic'];
 export const SPEEDS = ['uniform', 'gradient'];
 export const BRUSHES = ['direction', 'speed', 'graft'];
+// The fire-rate factors of the pages' speed brushes (0 freezes).
+export const SPEED_BRUSHES = { slow: 0.25, freeze: 0, fast: 2 };
+
+// The angle a direction stroke paints for a motion of (dx, dy) cells (y down): the texture's x axis
+// along the motion; null without motion.
+export const strokeAngle = (dx, dy) => (dx === 0 && dy === 0 ? null : -Math.atan2(dy, dx));
 
 export function uniformField(width, height, { angle = 0, speed = 1, mix = 0 } = {}) {
   const f = new Float32Array(width * height * 4);

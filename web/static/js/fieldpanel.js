@@ -1,24 +1,25 @@
 // fieldpanel.js: the DOM of the Field panel (index.html #field-panel) and of the field brush modes: the
 // direction and speed presets, the graft model menu, Reset field, and which of them can be used now.
-// Controls call the `studio` actions main.js binds; sync() reflects the state (fields.js keeps it).
+// Controls call the `studio` actions main.js binds; syncFieldPanel() reflects the state fields.js keeps.
 
 import { FIELD_BRUSHES } from './fields.js';
 
 const $ = (id) => document.getElementById(id);
 
-export function bindFieldPanel(studio) {
+export function bindFieldPanel(studio, fields) {
   $('field-direction').addEventListener('change', (e) => studio.setDirectionField(e.target.value));
   $('field-speed').addEventListener('change', (e) => studio.setSpeedField(e.target.value));
   $('graft-model').addEventListener('change', (e) => { studio.setGraft(e.target.value || null); });
   $('btn-field-reset').addEventListener('click', () => studio.resetField());
   // A refreshed gallery (a model trained or deleted) may change what can be grafted.
-  $('gallery').addEventListener('rendered', () => syncFieldPanel(studio.state, studio.nca, studio.models));
+  $('gallery').addEventListener('rendered', () => syncFieldPanel(fields, studio.models));
 }
 
 let graftMenuKey = '';
 
 // The panel as the state says: presets, graft menu, what is enabled, the old-bundle hint.
-export function syncFieldPanel(s, nca, models = []) {
+export function syncFieldPanel(fields, models = []) {
+  const s = fields.state, nca = fields.nca();
   const supported = !nca || !!nca.supportsFields;
   $('field-hint').hidden = supported;
   $('field-controls').disabled = !supported;
@@ -32,8 +33,7 @@ export function syncFieldPanel(s, nca, models = []) {
   for (const radio of document.querySelectorAll('input[name="brush-mode"]')) {
     const mode = radio.value;
     if (!(mode in FIELD_BRUSHES)) continue;
-    radio.disabled = !supported || ((mode === 'graft' || mode === 'ungraft') && !s.graft)
-      || (mode === 'centre' && s.field.direction === 'uniform');
+    radio.disabled = !!fields.unavailable(mode);
     radio.parentElement.classList.toggle('disabled', radio.disabled);
   }
 }

@@ -8,12 +8,14 @@
 //   state.graftLoading = id | null                   a graft on its way
 //   state.fieldsSupported                            the playing bundle paints fields (bundle schema 2)
 
+import { SPEED_BRUSHES, strokeAngle } from './field.js';
+
 // Brush modes that paint the field, beside the state brushes 'erase' and 'noise': what each writes.
 export const FIELD_BRUSHES = {
   direction: { kind: 'direction', soft: 0 },     // the angle of the stroke's motion
-  slow: { kind: 'speed', value: 0.25, soft: 0 },  // fire-rate factors
-  freeze: { kind: 'speed', value: 0, soft: 0 },
-  fast: { kind: 'speed', value: 2, soft: 0 },
+  slow: { kind: 'speed', value: SPEED_BRUSHES.slow, soft: 0 },  // fire-rate factors
+  freeze: { kind: 'speed', value: SPEED_BRUSHES.freeze, soft: 0 },
+  fast: { kind: 'speed', value: SPEED_BRUSHES.fast, soft: 0 },
   graft: { kind: 'graft', value: 1, soft: 0.5 },  // graft mix: the second model / back to this one
   ungraft: { kind: 'graft', value: 0, soft: 0.5 },
   centre: { kind: 'centre' },                     // moves the direction preset's centre
@@ -21,9 +23,6 @@ export const FIELD_BRUSHES = {
 export const BRUSH_MODES = ['erase', 'noise', ...Object.keys(FIELD_BRUSHES)];
 export const FIELD_DEFAULTS = Object.freeze({ direction: 'uniform', fx: 0.5, fy: 0.5, speed: 'uniform' });
 export const OLD_BUNDLE_HINT = 're-export this model to paint fields';
-
-// The angle a direction stroke paints for a motion of (dx, dy) cells (y down); null without motion.
-export const strokeAngle = (dx, dy) => (dx === 0 && dy === 0 ? null : -Math.atan2(dy, dx));
 
 const clamp01 = (v) => Math.max(0, Math.min(1, v));
 

@@ -78,7 +78,7 @@ async function boot() {
   };
   const changed = () => {
     ui.syncControls(state);
-    syncFieldPanel(state, player.nca, gallery.models);
+    syncFieldPanel(player.fields, gallery.models);
     ui.renderReadout(state, player.nca);
     if (state.modelId) ui.writeAddress(address());
   };
@@ -133,7 +133,7 @@ async function boot() {
   ui.bindControls(studio);
   ui.bindKeyboard(studio);
   ui.bindPointer(canvas, studio);
-  bindFieldPanel(studio);
+  bindFieldPanel(studio, player.fields);
   training.bind();
   // A link's settings (address.js): the grid before the first model loads, the fire rate once it plays.
   const follow = (settings) => {
