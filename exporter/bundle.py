@@ -38,7 +38,7 @@ DEFAULT_DATA_DIR = Path("data")
 STUDIO_MODELS = DEFAULT_DATA_DIR / "models"
 
 SCHEMA = "nca-studio/model-bundle"
-SCHEMA_VERSION = 2  # 2: the update pass reads a field texture; graft.frag and network.frag
+SCHEMA_VERSION = 3  # 2: the update pass reads a field texture; graft.frag and network.frag; 3: its scale
 MODEL_JSON = "model.json"
 THUMBNAIL = "thumbnail.png"
 STUDIO_JSON = "studio.json"

@@ -110,6 +110,10 @@ class TrainConfig:
                               flag="--vgg-weights")
     seed_noise: float = option(0.0, "standard deviation of the seed state (0 = all zeros)", flag="--seed-noise",
                                low=0.0)
+    # NoiseNCA's dx: a cell seeing its Sobel pair times k and its Laplacian times k^2 sees a grid k times finer.
+    scale_range: float = option(1.0, "train for the scale brush: each iteration sees the grid k times finer, k drawn "
+                                     "from 1/R..R, against the style resized by k: a texture k times as large (1 = off)",
+                                flag="--scale-range", low=1.0, high=4.0)
     seed: int = option(0, "random seed of the run (training is chaotic: another seed, another model)", flag="--seed")
     checkpoint_every: int = option(50, "iterations between checkpoints", low=1)
     # Checkpoints 100 iterations apart differ as much as seeds do: keep the one whose long rollout holds.

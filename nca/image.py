@@ -125,6 +125,12 @@ def load_style(source: str | Path | bytes, max_side: int) -> tuple[Image.Image, 
     return resize_longest(img, max_side), hashlib.sha256(data).hexdigest()
 
 
+def scaled_style(img: Image.Image, k: float) -> Image.Image:
+    """The style as a texture k times as large (training's target at perception scale k; sides >= 16)."""
+    w, h = img.size
+    return img.resize((max(16, round(w * k)), max(16, round(h * k))), Image.LANCZOS)
+
+
 def tile(img: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Repeat a 1 x 3 x h x w image to cover height x width (a tiled view of a seamless texture)."""
     _, _, h, w = img.shape

@@ -23,9 +23,11 @@ SOBEL_X = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]  # / 8
 LAPLACIAN = [[1.0, 2.0, 1.0], [2.0, -12.0, 2.0], [1.0, 2.0, 1.0]]  # / 16
 
 
-def perception_kernels(angle: float = 0.0) -> torch.Tensor:
+def perception_kernels(angle: float = 0.0, scale: float = 1.0) -> torch.Tensor:
     """The four 3x3 filters (4 x 3 x 3), Sobel pair rotated by `angle` radians.
 
+    `scale` k is a perception scale: the Sobel pair times k, the Laplacian times k^2, as if the
+    grid were k times finer, so features span k times as many cells (measured: bench/field_scale.py).
     Kernels are indexed [dy, dx] with dy pointing down the image (row index), matching
     texelFetch on a texture whose row 0 is the top of the state.
     """
@@ -33,8 +35,8 @@ def perception_kernels(angle: float = 0.0) -> torch.Tensor:
     sx = torch.tensor(SOBEL_X) / 8.0
     sy = sx.T.clone()
     lap = torch.tensor(LAPLACIAN) / 16.0
-    c, s = math.cos(angle), math.sin(angle)
-    return torch.stack([ident, c * sx - s * sy, s * sx + c * sy, lap])
+    c, s = scale * math.cos(angle), scale * math.sin(angle)
+    return torch.stack([ident, c * sx - s * sy, s * sx + c * sy, scale * scale * lap])
 
 
 def circular_pad(x: torch.Tensor) -> torch.Tensor:
@@ -52,7 +54,7 @@ class NCA(nn.Module):
         nn.init.kaiming_uniform_(self.w1, a=math.sqrt(5))  # nn.Linear's default init
         bound = 1.0 / math.sqrt(4 * c)
         nn.init.uniform_(self.b1, -bound, bound)
-        self._kernel_cache: dict[tuple[float, torch.device, torch.dtype], torch.Tensor] = {}
+        self._kernel_cache: dict[tuple[float, float, torch.device, torch.dtype], torch.Tensor] = {}
 
     @property
     def channels(self) -> int:
@@ -66,18 +68,20 @@ class NCA(nn.Module):
             x += noise * torch.randn(x.shape, generator=generator, device=device)
         return x
 
-    def _fused_kernel(self, angle: float) -> torch.Tensor:
+    def _fused_kernel(self, angle: float, scale: float = 1.0) -> torch.Tensor:
         """w1 folded into the perception filters: a dense 3x3 conv C -> hidden.
 
         Perception is linear, so perceive-then-1x1 equals one 3x3 convolution with
         weights W[h, c, ky, kx] = sum_f w1[h, f*C + c] * K_f[ky, kx]. On CPU one dense
         conv is much faster than a depthwise conv, a concat and a 1x1 conv (see bench/).
         """
-        key = (float(angle), self.w1.device, self.w1.dtype)
+        key = (float(angle), float(scale), self.w1.device, self.w1.dtype)
         kernels = self._kernel_cache.get(key)
         if kernels is None:
-            kernels = perception_kernels(angle).to(self.w1)
-            self._kernel_cache = {key: kernels}
+            kernels = perception_kernels(angle, scale).to(self.w1)
+            if len(self._kernel_cache) >= 8:  # a few scales in training; a slider's angles must not pile up
+                self._kernel_cache.clear()
+            self._kernel_cache[key] = kernels
         c = self.channels
         w1 = self.w1.view(-1, 4, c)  # hidden x filter x channel
         return torch.einsum("hfc,fyx->hcyx", w1, kernels)
@@ -98,12 +102,13 @@ class NCA(nn.Module):
         return F.conv2d(hidden, self.w2[:, :, None, None])
 
     def update_rotated(self, x: torch.Tensor, rot: torch.Tensor) -> torch.Tensor:
-        """The residual dx with a rotation per cell: `rot` (B or 1) x 2 x H x W holds (cos, sin) of each
-        cell's angle, applied to the Sobel pair as the shader does (nca/fields.py builds it)."""
+        """The residual dx with a rotation per cell: `rot` (B or 1) x 2 x H x W holds (k cos, k sin) of
+        each cell's angle, applied to the Sobel pair as the shader does, and the Laplacian is times k^2
+        (k: the cell's perception scale; nca/fields.py builds it)."""
         c = self.channels
         s, gx, gy, lap = self.perceive(x).split(c, dim=1)
         cos, sin = rot[:, :1], rot[:, 1:2]
-        p = torch.cat([s, cos * gx - sin * gy, sin * gx + cos * gy, lap], dim=1)
+        p = torch.cat([s, cos * gx - sin * gy, sin * gx + cos * gy, (cos * cos + sin * sin) * lap], dim=1)
         hidden = F.relu(F.conv2d(p, self.w1[:, :, None, None], self.b1))
         return F.conv2d(hidden, self.w2[:, :, None, None])
 

@@ -34,7 +34,7 @@ from .checkpoint import Checkpoint, CheckpointError, cpu_copy, load_checkpoint, 
 from .config import ModelConfig, TrainConfig
 from .config import preset as get_preset
 from .evaluate import check
-from .image import image_to_tensor, load_style
+from .image import image_to_tensor, load_style, scaled_style
 from .model import NCA, fire_mask, pick_device
 from .pool import SamplePool
 from .progress import progress_bar
@@ -162,6 +162,7 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     vgg = VGGFeatures(train_cfg.vgg_weights or None, pool=train_cfg.vgg_pool).to(dev)
     style_loss = StyleLoss(vgg, style, kind=train_cfg.loss, layer_weights=train_cfg.layer_weights,
                            balance=train_cfg.gram_balance)
+    scaled = _scaled_losses(vgg, style_img, style_loss, train_cfg, dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_cfg.lr)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(
         optimizer, milestones=list(train_cfg.lr_decay_at), gamma=train_cfg.lr_decay)
@@ -229,9 +230,11 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
             it_start = time.perf_counter()
             idx, x = pool.sample(iteration, cpu_gen)
             n_steps = int(torch.randint(train_cfg.steps_min, train_cfg.steps_max + 1, (1,), generator=cpu_gen))
-            x = _rollout(model, x, n_steps, train_cfg, step, dev_gen)
+            k, k_loss = scaled[int(torch.randint(len(scaled), (1,), generator=cpu_gen))] if len(scaled) > 1 \
+                else scaled[0]
+            x = _rollout(model, x, n_steps, train_cfg, step, dev_gen, scale=k)
             rgb = x[:, :3] + 0.5  # unclamped, so gradients flow; the overflow term keeps it in range
-            s_loss, o_loss = style_loss(rgb, generator=cpu_gen), _overflow(x)
+            s_loss, o_loss = k_loss(rgb, generator=cpu_gen), _overflow(x)
             loss = s_loss + train_cfg.overflow_weight * o_loss
             if not _learn(loss, model, optimizer):
                 _discard_step(state, optimizer, iteration, metrics)
@@ -250,6 +253,8 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
             record = {"iteration": iteration, "loss": state.last_loss, "style": float(s_loss.detach()),
                       "overflow": float(o_loss.detach()), "lr": optimizer.param_groups[0]["lr"], "steps": n_steps,
                       "seconds": round(now - it_start, 4), "time": round(elapsed, 3)}
+            if len(scaled) > 1:
+                record["scale"] = round(k, 4)
             metrics.write(json.dumps(record) + "\n")
             if progress is not None:
                 eta = (train_cfg.iterations - iteration) / rate if rate > 0 else None
@@ -330,14 +335,32 @@ def _restore(run: RunDir, state: _State, model: NCA, optimizer, scheduler, pool:
         raise run.damaged(exc) from None
 
 
-def _rollout(model: NCA, x: torch.Tensor, n_steps: int, cfg: TrainConfig, step, generator) -> torch.Tensor:
-    """`n_steps` masked updates; with grad_steps set, the earlier ones run without autograd."""
+def _scaled_losses(vgg: VGGFeatures, style_img, style_loss: StyleLoss, cfg: TrainConfig,
+                   dev: torch.device) -> list[tuple[float, StyleLoss]]:
+    """(k, the loss against the style resized by k) for each perception scale training draws from:
+    k = 1 alone, or five steps from 1/R to R (a grid k times finer: features k times as large)."""
+    if cfg.scale_range == 1.0:
+        return [(1.0, style_loss)]
+    out = []
+    for k in (cfg.scale_range ** e for e in (-1.0, -0.5, 0.0, 0.5, 1.0)):
+        if k == 1.0:
+            out.append((k, style_loss))
+            continue
+        out.append((k, StyleLoss(vgg, image_to_tensor(scaled_style(style_img, k)).to(dev), kind=cfg.loss,
+                                 layer_weights=cfg.layer_weights, balance=cfg.gram_balance)))
+    return out
+
+
+def _rollout(model: NCA, x: torch.Tensor, n_steps: int, cfg: TrainConfig, step, generator,
+             scale: float = 1.0) -> torch.Tensor:
+    """`n_steps` masked updates at perception scale `scale`; with grad_steps set, the earlier ones
+    run without autograd."""
     free_steps = max(n_steps - cfg.grad_steps, 0) if cfg.grad_steps else 0
     with torch.no_grad():
-        frozen = model._fused_kernel(0.0)
+        frozen = model._fused_kernel(0.0, scale)
         for _ in range(free_steps):
             x = step(x, fire_mask(x, model.cfg.fire_rate, generator), frozen, model.b1, model.w2)
-    kernel = model._fused_kernel(0.0)
+    kernel = model._fused_kernel(0.0, scale)
     for _ in range(n_steps - free_steps):
         x = step(x, fire_mask(x, model.cfg.fire_rate, generator), kernel, model.b1, model.w2)
     return x

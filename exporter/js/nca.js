@@ -29,12 +29,15 @@
 //   nca.fireRate = 0.5; nca.angle = 0.0; nca.seed = 1;  // settable; angle in radians
 //
 // Painted fields (field.js; bundles of schema 2, see nca.supportsFields): one RGBA32F texel per cell,
-// (cos, sin) of the cell's angle, its fire-rate factor, its graft mix; the global angle and fire
-// rate above still apply on top of it. Presets are kept across resize(); strokes are not.
+// (k cos, k sin) of the cell's angle and perception scale k, its fire-rate factor, its graft mix; the
+// global angle and fire rate above still apply on top of it. Presets are kept across resize(); strokes
+// are not. The scale needs a bundle of schema 3 (nca.supportsScale); older ones ignore it in the Laplacian.
 //   nca.setDirectionField({kind: 'vortex', x: 0.5, y: 0.5, angle: 0});  // uniform | radial | vortex | hyperbolic
 //   nca.setSpeedField({kind: 'gradient', lo: 0.25, hi: 2});             // uniform | gradient (left to right)
-//   nca.paintField('direction' | 'speed' | 'graft', value, x, y, radius, soft = 0);
-//       // direction: angle in radians; speed: fire-rate factor (0 freezes); graft: mix 0..1
+//   nca.setScaleField({kind: 'gradient', lo: 0.67, hi: 1.5});           // uniform | gradient (left to right)
+//   nca.paintField('direction' | 'speed' | 'graft' | 'scale', value, x, y, radius, soft = 0);
+//       // direction: angle in radians; speed: fire-rate factor (0 freezes); graft: mix 0..1;
+//       // scale: the texture `value` times as large
 //   nca.clearGraftMix(); nca.setField(f32); nca.readField();  // Float32Array H*W*4, rows top-down
 //   await nca.loadGraft('/bundles/rust/');  // a second model of the same channel count: painted
 //   nca.graftWith(model, sources);          // cells (mix > 0) run it; nca.ungraft(); nca.graftName
@@ -50,10 +53,10 @@
 import {
   bindInputs, bindOutput, compileProgram, createPingPong, detectFloatFormat, drawFullscreen,
 } from './gl.js';
-import { applyDirection, applySpeed, paintField, uniformField } from './field.js';
+import { applyDirection, applyScale, applySpeed, paintField, uniformField } from './field.js';
 
 export const BUNDLE_SCHEMA = 'nca-studio/model-bundle';
-export const BUNDLE_VERSION = 2;
+export const BUNDLE_VERSION = 3;
 const FIELD_FORMAT = (gl) => ({ name: 'RGBA32F', internalFormat: gl.RGBA32F, type: gl.FLOAT });  // only sampled
 
 export class NCA {
@@ -93,8 +96,9 @@ export class NCA {
     this._strokes = 0;
     this._sources = sources;
     this.supportsFields = model.schema_version >= 2 && 'graft' in sources;
+    this.supportsScale = this.supportsFields && model.schema_version >= 3;  // its update pass reads the scale
     this.graftName = null;
-    this._presets = { direction: { kind: 'uniform' }, speed: { kind: 'uniform' } };
+    this._presets = { direction: { kind: 'uniform' }, speed: { kind: 'uniform' }, scale: { kind: 'uniform' } };
     this.resize(width, height);
   }
 
@@ -122,6 +126,7 @@ export class NCA {
     this.field = uniformField(width, height);
     applyDirection(this.field, width, height, this._presets.direction);
     applySpeed(this.field, width, height, this._presets.speed);
+    applyScale(this.field, width, height, this._presets.scale);
     this._uploadField();
   }
 
@@ -145,6 +150,12 @@ export class NCA {
   setSpeedField(preset = {}) {
     this._presets.speed = { kind: 'uniform', ...preset };
     applySpeed(this.field, this.width, this.height, this._presets.speed);
+    this._uploadField();
+  }
+
+  setScaleField(preset = {}) {
+    this._presets.scale = { kind: 'uniform', ...preset };
+    applyScale(this.field, this.width, this.height, this._presets.scale);
     this._uploadField();
   }
 

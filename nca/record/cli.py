@@ -25,9 +25,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                "painted fields (--field, --speed-field, --paint; angles in degrees):\n"
                "  --field vortex:x=0.5,y=0.5      direction: uniform, radial, vortex, hyperbolic (x, y, angle)\n"
                "  --speed-field gradient:lo=0.25,hi=2   fire-rate factor from left to right\n"
+               "  --scale-field gradient:lo=0.67,hi=1.5 the texture k times as large, left to right\n"
                "  --paint direction@600:r=0.2,angle=45  set the angle in a disc\n"
                "  --paint speed@600:r=0.2,factor=0      a disc's fire-rate factor (0 freezes)\n"
                "  --paint graft@300:r=0.3,soft=0.5      the disc runs the --graft model; ungraft@S undoes it\n"
+               "  --paint scale@300:r=0.3,k=1.5         the texture k times as large in a disc\n"
                "example: nca record runs/leopard --out leopard.mp4 --damage circle@600 --overlay")
     p.add_argument("model", help="checkpoint file, run directory or model bundle directory")
     p.add_argument("--out", "-o", required=True, help="output file (.mp4, .gif, .webm) or directory (frames)")
@@ -46,6 +48,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--angle", type=float, default=0.0, help="rotate the texture by this many degrees (default 0)")
     p.add_argument("--field", metavar="KIND[:x=,y=,angle=]", help="direction field preset (default: uniform)")
     p.add_argument("--speed-field", metavar="KIND[:lo=,hi=]", help="fire-rate field preset (default: uniform)")
+    p.add_argument("--scale-field", metavar="KIND[:lo=,hi=]", help="perception scale field preset (default: uniform)")
     p.add_argument("--graft", metavar="MODEL", help="a second model of the same channel count for graft strokes")
     p.add_argument("--paint", action="extend", nargs="+", default=[], metavar="SPEC",
                    help="field stroke(s) KIND@STEP[:key=value,...]; repeatable (default: none)")
@@ -66,7 +69,7 @@ def run_cli(args: argparse.Namespace) -> int:
             fps=args.fps, seed=args.seed, scale=args.scale, format=args.format, overlay=args.overlay,
             damage=args.damage, grid=args.grid, device=args.device, angle=math.radians(args.angle),
             repair=not args.no_repair, progress=not args.quiet, field=args.field, speed_field=args.speed_field,
-            graft=args.graft, paint=args.paint)
+            scale_field=args.scale_field, graft=args.graft, paint=args.paint)
     except (RecordError, DamageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exits.USER_ERROR

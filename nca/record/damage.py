@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..disc import disc_mask
+from ..fields import SCALE_LIMITS
 
 SIDES = ("left", "right", "top", "bottom")
 
@@ -101,7 +102,7 @@ def parse_params(kind: str, tail: str, defaults: dict[str, float | str], spec: s
 
 # Fractions of the frame keep a spec meaningful at every --size; angles are in degrees.
 LIMITS = {"x": (0.0, 1.0), "y": (0.0, 1.0), "r": (0.0, 2.0), "amp": (0.0, 10.0), "angle": (-360.0, 360.0),
-          "factor": (0.0, 10.0), "soft": (0.0, 1.0), "lo": (0.0, 10.0), "hi": (0.0, 10.0)}
+          "factor": (0.0, 10.0), "soft": (0.0, 1.0), "lo": (0.0, 10.0), "hi": (0.0, 10.0), "k": SCALE_LIMITS}
 
 
 def _parse_value(kind: str, key: str, value: str, spec: str, error: type[ValueError] = DamageError) -> float | str:

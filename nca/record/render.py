@@ -170,10 +170,10 @@ def record(model: NCA | str | Path, out: str | Path, *, size: int | str | tuple[
            damage: Iterable[str | Damage] = (), grid: Iterable[NCA | str | Path] = (),
            device: str | torch.device = "auto", angle: float = 0.0, repair: bool = True,
            progress: bool = True, field: str | None = None, speed_field: str | None = None,
-           graft: NCA | str | Path | None = None, paint: Iterable[str | Paint] = ()) -> RecordResult:
+           scale_field: str | None = None, graft: NCA | str | Path | None = None, paint: Iterable[str | Paint] = ()) -> RecordResult:
     """Render `model` (and the `grid` models beside it) growing from the seed into `out`.
 
-    `field` and `speed_field` name the field presets it starts from, `paint` the strokes that change
+    `field`, `speed_field` and `scale_field` name the field presets it starts from, `paint` the strokes that change
     the field over time, `graft` the second model that painted cells run (paint.py has the specs).
 
     Raises RecordError (or DamageError, both ValueError) with a one-line message on bad input;
@@ -205,8 +205,8 @@ def record(model: NCA | str | Path, out: str | Path, *, size: int | str | tuple[
 
     runs = [_new_run(src, dev, width, height, seed) for src in sources]
     painted = None
-    if field or speed_field or graft is not None or strokes:
-        painted = _Painted(initial_field(height, width, field, speed_field), strokes,
+    if field or speed_field or scale_field or graft is not None or strokes:
+        painted = _Painted(initial_field(height, width, field, speed_field, scale_field), strokes,
                            load_model(graft, dev)[0] if graft is not None else None)
         painted.check(runs)
     labels = _unique([r.label for r in runs])

@@ -1,7 +1,7 @@
 """Painted fields in the shader against nca/fields.py in PyTorch, in real headless Chromium.
 
-A direction field, a fire-rate field (the browser's own random masks replayed in PyTorch by
-nca/cellhash.py) and a graft between two models: after 50 steps the shader's state equals
+A direction field, a scale field, a fire-rate field (the browser's own random masks replayed in
+PyTorch by nca/cellhash.py) and a graft between two models: after 50 steps the shader's state equals
 PyTorch's within the tolerance of the uniform parity tests. field.js's presets and brushes give
 the field nca/fields.py computes.
 """
@@ -80,6 +80,24 @@ def test_direction_field_matches_pytorch(page, bundle_of):
     check(expected, browser_rollout(page, state, field, STEPS, angle=0.3), state, "vortex field")
 
 
+def test_scale_field_matches_pytorch(page, bundle_of):
+    ckpt, bundle = bundle_of(12, 96, seed=5)
+    serve(page, bundle)
+    boot(page, W, H)
+    field = fields.uniform_field(H, W)
+    fields.set_direction(field, fields.direction_angles("radial", H, W, x=0.6, y=0.4))
+    fields.set_scale(field, fields.scale_factors("gradient", H, W, lo=0.5, hi=1.5))
+    fields.paint(field, "scale", 2.0, 0.3, 0.5, 0.25, soft=0.5)  # a soft disc of scale 2 over the gradient
+    k = fields.scales(field).numpy()
+    assert k.min() < 0.6 and k.max() > 1.9
+    state = random_state(H, W, 12, seed=5)
+    expected = torch_rollout(ckpt, state, field, STEPS, angle=0.2)
+    unscaled = fields.set_direction(fields.uniform_field(H, W), fields.direction_angles("radial", H, W, x=0.6, y=0.4))
+    assert np.abs(expected - torch_rollout(ckpt, state, unscaled, STEPS, angle=0.2)).max() > 0.05, \
+        "the scale changed nothing"
+    check(expected, browser_rollout(page, state, field, STEPS, angle=0.2), state, "scale field")
+
+
 def test_fire_rate_field_matches_pytorch_mask_for_mask(page, bundle_of):
     ckpt, bundle = bundle_of(12, 96, seed=3)
     serve(page, bundle)
@@ -133,14 +151,19 @@ def test_field_js_presets_and_brushes_match_python(page, bundle_of):
         field = fields.uniform_field(h, w)
         fields.set_direction(field, fields.direction_angles(kind, h, w, x=0.25, y=0.7, angle=0.5))
         field[2] = fields.speed_factors("gradient", h, w, lo=0.1, hi=1.9).float()
-        for kind_, value, x, y, r, soft in (("direction", 1.1, 0.9, 0.1, 0.3, 0.0), ("speed", 0.0, 0.5, 0.5, 0.2, 0.0),
-                                            ("graft", 1.0, 0.1, 0.95, 0.4, 0.6), ("graft", 0.0, 0.2, 0.9, 0.15, 0.3)):
+        fields.set_scale(field, fields.scale_factors("gradient", h, w, lo=0.6, hi=1.8))
+        for kind_, value, x, y, r, soft in (("scale", 2.5, 0.4, 0.3, 0.3, 0.5), ("direction", 1.1, 0.9, 0.1, 0.3, 0.0),
+                                            ("speed", 0.0, 0.5, 0.5, 0.2, 0.0), ("graft", 1.0, 0.1, 0.95, 0.4, 0.6),
+                                            ("graft", 0.0, 0.2, 0.9, 0.15, 0.3), ("scale", 9.0, 0.8, 0.8, 0.2, 0.0)):
             fields.paint(field, kind_, value, x, y, r, soft)
         js = page.evaluate("""([kind, h, w]) => { const m = window.nca;
+            m.setScaleField({kind: 'uniform'});
             m.setDirectionField({kind, x: 0.25, y: 0.7, angle: 0.5}); m.setSpeedField({kind: 'gradient', lo: 0.1, hi: 1.9});
-            m.clearGraftMix();
+            m.setScaleField({kind: 'gradient', lo: 0.6, hi: 1.8}); m.clearGraftMix();
+            m.paintField('scale', 2.5, 0.4, 0.3, 0.3, 0.5);
             m.paintField('direction', 1.1, 0.9, 0.1, 0.3); m.paintField('speed', 0.0, 0.5, 0.5, 0.2);
             m.paintField('graft', 1.0, 0.1, 0.95, 0.4, 0.6); m.paintField('graft', 0.0, 0.2, 0.9, 0.15, 0.3);
+            m.paintField('scale', 9.0, 0.8, 0.8, 0.2);
             return window.readField(); }""", [kind, h, w])
         got = np.frombuffer(base64.b64decode(js), np.float32).reshape(h, w, 4)
         err = float(np.abs(got - field_hwc(field)).max())

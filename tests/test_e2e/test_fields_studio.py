@@ -159,6 +159,23 @@ def test_field_brushes_change_their_field_only_inside_the_disc(studio):
         assert np.all(f[..., 2][d <= R - 1] == value), mode
         assert np.all(f[..., 2][d > R + 1] == 1.0), mode
         assert np.all(f[..., :2] == [1.0, 0.0]) and np.all(f[..., 3] == 0)
+    # Scale brushes (= -): a soft disc whose core has that scale (the length of the angle's pair), the
+    # angle kept; nothing outside.
+    page.evaluate("window.studio.resetField()")
+    page.select_option("#field-direction", "vortex")
+    turned = field(page)
+    for key, mode, value in (("=", "larger", 1.5), ("-", "smaller", 1 / 1.5)):
+        page.keyboard.press(key)
+        assert page.evaluate("window.studio.state.brush.mode") == mode
+        u, v = 0.35, 0.65
+        click(page, u, v)
+        f = field(page)
+        d = distances(u, v)
+        k = np.hypot(f[..., 0], f[..., 1])
+        assert np.allclose(k[d <= R / 2 - 1], value, atol=1e-5), mode  # the inner half: no soft edge
+        assert np.array_equal(f[d > R + 1], turned[d > R + 1]), mode
+        assert np.allclose(f[..., :2] / k[..., None], turned[..., :2], atol=1e-5)  # the angle stays
+        assert np.all(f[..., 2:] == [1.0, 0.0])
     assert page.js_errors == []
 
 
@@ -251,6 +268,13 @@ def test_direction_and_speed_presets_centre_and_reset(studio):
     cols = (np.arange(GRID) + 0.5) / GRID
     assert np.allclose(field(page)[..., 2], 0.25 + 1.75 * cols[None, :], atol=1e-6)
     page.wait_for_function("location.hash.includes('speedfield=gradient')")
+    # The scale gradient: the texture smaller at the left, larger at the right; the direction stays.
+    page.select_option("#field-scale", "gradient")
+    f = field(page)
+    assert np.allclose(np.hypot(f[..., 0], f[..., 1]), 0.67 + 0.83 * cols[None, :], atol=1e-5)
+    assert_direction(f / np.hypot(f[..., 0], f[..., 1])[..., None], expected_angles("vortex", s["fx"], s["fy"]))
+    page.wait_for_function("location.hash.includes('scalefield=gradient')")
+    page.select_option("#field-scale", "uniform")
     # Presets outlast a grid change and a model change.
     page.select_option("#grid-size", "128")
     page.wait_for_function("window.studio.nca.width === 128")
@@ -271,17 +295,21 @@ def test_direction_and_speed_presets_centre_and_reset(studio):
 
 
 def test_a_link_names_the_field(browser, server):
-    page = open_studio(browser, server, "#model=amber&grid=64&field=vortex&fx=0.3&fy=0.6&speedfield=gradient")
+    page = open_studio(browser, server,
+                       "#model=amber&grid=64&field=vortex&fx=0.3&fy=0.6&speedfield=gradient&scalefield=gradient")
     try:
         f = field(page)
-        assert_direction(f, expected_angles("vortex", 0.3, 0.6))
-        assert np.allclose(f[..., 2], 0.25 + 1.75 * ((np.arange(GRID) + 0.5) / GRID)[None, :], atol=1e-6)
-        assert page.input_value("#field-direction") == "vortex"
+        cols = (np.arange(GRID) + 0.5) / GRID
+        k = np.hypot(f[..., 0], f[..., 1])
+        assert_direction(f / k[..., None], expected_angles("vortex", 0.3, 0.6))
+        assert np.allclose(f[..., 2], 0.25 + 1.75 * cols[None, :], atol=1e-6)
+        assert np.allclose(k, 0.67 + 0.83 * cols[None, :], atol=1e-5)
+        assert page.input_value("#field-direction") == "vortex" and page.input_value("#field-scale") == "gradient"
         # A link pasted into the tab: its field; what it leaves out is at the default.
         page.evaluate("location.hash = '#model=amber&grid=64&field=radial'")
         page.wait_for_function("window.studio.state.field.direction === 'radial'")
         f = field(page)
-        assert_direction(f, expected_angles("radial"))
+        assert_direction(f, expected_angles("radial"))  # the scale back at 1, too
         assert np.all(f[..., 2] == 1.0)
         page.evaluate("location.hash = '#model=amber&grid=64&field=sideways&speed=4'")  # a bad value: uniform
         page.wait_for_function("window.studio.state.speed === '4'")
@@ -309,9 +337,9 @@ def test_an_old_bundle_disables_the_field_controls(studio):
     page.wait_for_function("window.studio.nca.model.name === 'violet' && !window.studio.nca.supportsFields")
     assert page.is_visible("#field-hint")
     assert page.inner_text("#field-hint") == "re-export this model to paint fields"
-    for selector in ("#field-direction", "#field-speed", "#graft-model", "#btn-field-reset"):
+    for selector in ("#field-direction", "#field-speed", "#field-scale", "#graft-model", "#btn-field-reset"):
         assert page.is_disabled(selector), selector
-    for mode in ("direction", "slow", "freeze", "fast", "graft", "ungraft", "centre"):
+    for mode in ("direction", "slow", "freeze", "fast", "graft", "ungraft", "centre", "larger", "smaller"):
         assert page.is_disabled(f"input[name='brush-mode'][value='{mode}']"), mode
     page.keyboard.press("f")
     assert page.evaluate("window.studio.state.brush.mode") == "erase"

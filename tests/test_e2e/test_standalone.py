@@ -45,6 +45,18 @@ def html_without_fields(html, tmp_path_factory) -> Path:
     return page
 
 
+@pytest.fixture(scope="module")
+def html_before_scale(html, tmp_path_factory) -> Path:
+    """The page of the same model as a bundle of schema 2: fields, but no scale in its update pass."""
+    bundle = tmp_path_factory.mktemp("v2") / "pebbles"
+    shutil.copytree(html.parent / "bundles" / "pebbles", bundle)
+    info = json.loads((bundle / "model.json").read_text())
+    (bundle / "model.json").write_text(json.dumps({**info, "schema_version": 2}))
+    page = bundle.parent / "v2.html"
+    page.write_text(standalone_html_for_bundle(bundle), encoding="utf-8")
+    return page
+
+
 @pytest.fixture
 def app(browser, html, request):
     """The page at 1000x800 with every request recorded; `request.param` is the address's hash,
@@ -350,6 +362,49 @@ def test_field_presets_from_keys_and_controls_centre_on_the_last_click(app):
     page.click("#resetfield")
     assert (read_field(page) == np.array([1, 0, 1, 0], np.float32)).all()
     assert page.input_value("#field") == "uniform" and page.input_value("#speedfield") == "uniform"
+    assert page.js_errors == []
+
+
+@pytest.mark.parametrize("app", ["#scalefield=gradient"], indirect=True)
+def test_scale_brushes_and_the_scale_gradient(app):
+    from nca import fields
+
+    page = app
+    page.evaluate("window.ncaApp.setPaused(true)")
+    h, w = state_info(page)["height"], state_info(page)["width"]
+    graded = fields.scale_factors("gradient", h, w).numpy()
+    field = read_field(page)
+    np.testing.assert_allclose(field[..., 0], graded, atol=1e-6)  # the address's gradient, angle 0
+    assert (field[..., 1] == 0).all() and page.input_value("#scalefield") == "gradient"
+    page.keyboard.press("z")  # back to uniform
+    assert (read_field(page) == [1, 0, 1, 0]).all()
+    r = brush_cells(page)
+    for key, mode, value, (px, py) in (("=", "larger", 1.5, (300, 300)), ("-", "smaller", 1 / 1.5, (700, 500))):
+        before = read_field(page)
+        page.keyboard.press(key)
+        assert page.input_value("#brush") == mode
+        page.mouse.click(px, py)
+        after = read_field(page)
+        d = disc_distance(h, w, px / 1000, py / 800)
+        np.testing.assert_allclose(after[..., 0][d <= r / 2 - 1e-4], value, atol=1e-6)  # the core (soft edge)
+        assert (after[d > r + 1e-4] == before[d > r + 1e-4]).all(), mode
+        assert (after[..., 1:] == before[..., 1:]).all(), mode  # angle 0, speed and mix untouched
+    page.keyboard.press("x")  # reset: the scale too
+    assert (read_field(page) == [1, 0, 1, 0]).all()
+    assert page.js_errors == []
+
+
+@pytest.mark.parametrize("app", [("html_before_scale", "#scalefield=gradient")], indirect=True)
+def test_a_model_exported_before_the_scale_keeps_its_other_fields(app):
+    page = app
+    assert page.evaluate("window.ncaApp.nca.supportsFields && !window.ncaApp.nca.supportsScale")
+    assert page.is_hidden("#scalecontrol") and page.is_hidden("#scalekeys") and page.is_visible("#fieldcontrols")
+    assert "larger" not in page.eval_on_selector_all("#brush option", "os => os.map(o => o.value)")
+    assert page.evaluate("window.ncaApp.nca.readField().slice(0, 4).join()") == "1,0,1,0"  # the address's scale ignored
+    page.keyboard.press("=")
+    assert page.input_value("#brush") == "erase"
+    page.keyboard.press("w")
+    assert page.input_value("#brush") == "slow"
     assert page.js_errors == []
 
 

@@ -102,3 +102,20 @@ def test_device_choice():
     assert pick_device("auto").type in ("cpu", "cuda", "mps")
     with pytest.raises(ValueError):
         pick_device("tpu")
+
+
+def test_a_scale_field_is_the_scaled_perception_that_training_uses():
+    """A cell of scale k in a field steps as the whole grid does with perception_kernels(angle, k):
+    the Sobel pair times k, the Laplacian times k^2 (the field's path and training's agree)."""
+    from nca import fields
+
+    model = random_model(8, 16, seed=3, scale=0.3)
+    x = torch.randn(1, 8, 12, 10, generator=torch.Generator().manual_seed(0)) * 0.3
+    for k in (0.5, 1.7):
+        field = fields.uniform_field(12, 10, angle=0.4, scale=k)
+        painted = model.update_rotated(x, fields.rotation(field))
+        trained = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="circular"),
+                                             model._fused_kernel(0.4, k), model.b1).relu()
+        assert torch.allclose(painted, torch.nn.functional.conv2d(trained, model.w2[:, :, None, None]), atol=1e-5)
+    k = perception_kernels(0.0, 2.0) / perception_kernels(0.0)
+    assert torch.allclose(k[1][:, [0, 2]], torch.full((3, 2), 2.0)) and torch.allclose(k[3], torch.full((3, 3), 4.0))

@@ -150,3 +150,12 @@ def test_resume_keeps_the_runs_settings_and_refuses_others(tmp_path):
         train(STYLE, run, resume=True, iterations=6, loss="swd", lr=0.1, quiet=True, compile_step=False)
     same = train(STYLE, run, resume=True, iterations=6, loss="gram", quiet=True, compile_step=False)
     assert same.iterations == 6 and load_checkpoint(run).train_config.loss == "gram"
+
+
+def test_scale_range_trains_at_several_perception_scales(tmp_path):
+    result = train(STYLE, tmp_path / "scales", iterations=12, scale_range=2.0, **FAST)
+    drawn = {e["scale"] for e in events(result.out_dir) if "scale" in e}
+    assert drawn <= {0.5, 0.7071, 1.0, 1.4142, 2.0} and len(drawn) >= 3
+    assert load_checkpoint(result.checkpoint).train_config.scale_range == 2.0
+    plain = train(STYLE, tmp_path / "plain", iterations=3, **FAST)
+    assert not any("scale" in e for e in events(plain.out_dir))

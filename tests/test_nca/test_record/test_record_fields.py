@@ -54,3 +54,13 @@ def test_graft_runs_the_second_model_inside_its_disc_only(tmp_path):
     # Deep inside the disc the grafted cells follow the second model's rule, not the first's.
     core = fields.brush_weights(32, 40, 0.5, 0.5, 0.12).numpy() > 0
     assert np.abs(grafted[-1][core] - other[-1][core]).mean() < np.abs(grafted[-1][core] - alone[-1][core]).mean()
+
+
+def test_scale_field_and_strokes_change_the_texture_where_they_are(tmp_path):
+    plain = render(tmp_path, "plain")
+    graded = render(tmp_path, "graded", scale_field="gradient:lo=0.5,hi=2")
+    assert np.abs(graded[-1] - plain[-1]).max() > 20
+    got = render(tmp_path, "stroke", paint=["scale@1:x=0.5,y=0.5,r=0.25,k=2.5,soft=0"])
+    inside = fields.brush_weights(32, 40, 0.5, 0.5, 0.25).numpy() > 0
+    diff = np.abs(got[-1] - plain[-1]).max(axis=-1)
+    assert diff[inside].mean() > 5 * max(diff[~inside].mean(), 0.2)  # the change is inside (and its edge)

@@ -1,5 +1,5 @@
 // address.js: the page's address as settings: `#model=leopard&grid=128&speed=4&zoom=2&angle=90&fire=0.8`,
-// plus the painted field's presets: `&field=vortex&fx=0.3&fy=0.6&speedfield=gradient` (field.js's names;
+// plus the painted field's presets: `&field=vortex&fx=0.3&fy=0.6&speedfield=gradient&scalefield=gradient` (field.js's names;
 // fx, fy: the direction preset's centre as fractions of the grid, x right, y down).
 // Parsing and formatting only, no DOM (ui.js reads and writes location; main.js applies the settings).
 //
@@ -7,10 +7,11 @@
 //   formatAddress({model: 'amber', grid: 128, speed: 'auto', zoom: 1, angle: 0, fire: 0.5}, {fire: 0.5})
 //                                           // '#model=amber&grid=128': defaults are left out
 
-import { DIRECTIONS, SPEEDS } from './field.js';
+import { DIRECTIONS, SCALES, SPEEDS } from './field.js';
 
 // What the page starts with: a setting at its default is not written into the address.
-export const DEFAULTS = { grid: 256, speed: 'auto', zoom: 1, angle: 0, field: 'uniform', fx: 0.5, fy: 0.5, speedfield: 'uniform' };
+export const DEFAULTS = { grid: 256, speed: 'auto', zoom: 1, angle: 0, field: 'uniform', fx: 0.5, fy: 0.5, speedfield: 'uniform',
+  scalefield: 'uniform' };
 
 // key: [parse text -> value or undefined when unusable]; the ranges are the player's.
 const number = (text) => (/^[+-]?(\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : undefined);
@@ -29,6 +30,7 @@ const PARSERS = {
   fx: within(0, 1),
   fy: within(0, 1),
   speedfield: (text) => (SPEEDS.includes(text) ? text : undefined),
+  scalefield: (text) => (SCALES.includes(text) ? text : undefined),
 };
 export const KEYS = Object.keys(PARSERS);
 
@@ -68,5 +70,6 @@ function written(s) {
     model: text(s.model), grid: text(s.grid), speed: text(s.speed), zoom: text(s.zoom, 2),
     angle: text(s.angle), fire: text(s.fire, 2),
     field: text(s.field), fx: text(s.fx, 3), fy: text(s.fy, 3), speedfield: text(s.speedfield),
+    scalefield: text(s.scalefield),
   };
 }

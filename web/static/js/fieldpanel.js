@@ -1,14 +1,15 @@
 // fieldpanel.js: the DOM of the Field panel (index.html #field-panel) and of the field brush modes: the
-// direction and speed presets, the graft model menu, Reset field, and which of them can be used now.
+// direction, speed and scale presets, the graft model menu, Reset field, and which of them can be used now.
 // Controls call the `studio` actions main.js binds; syncFieldPanel() reflects the state fields.js keeps.
 
-import { FIELD_BRUSHES } from './fields.js';
+import { FIELD_BRUSHES, OLD_SCALE_HINT } from './fields.js';
 
 const $ = (id) => document.getElementById(id);
 
 export function bindFieldPanel(studio, fields) {
   $('field-direction').addEventListener('change', (e) => studio.setDirectionField(e.target.value));
   $('field-speed').addEventListener('change', (e) => studio.setSpeedField(e.target.value));
+  $('field-scale').addEventListener('change', (e) => studio.setScaleField(e.target.value));
   $('graft-model').addEventListener('change', (e) => { studio.setGraft(e.target.value || null); });
   $('btn-field-reset').addEventListener('click', () => studio.resetField());
   // A refreshed gallery (a model trained or deleted) may change what can be grafted.
@@ -27,6 +28,11 @@ export function syncFieldPanel(fields, models = []) {
   $('field-panel').classList.toggle('unsupported', !supported);
   $('field-direction').value = s.field.direction;
   $('field-speed').value = s.field.speed;
+  const scale = $('field-scale');
+  scale.value = s.field.scale;
+  scale.disabled = !!(nca && !nca.supportsScale);
+  scale.dataset.title ??= scale.title;  // the page's own title, shown again once the model can scale
+  scale.title = scale.disabled ? OLD_SCALE_HINT : scale.dataset.title;
   renderGraftMenu(s, nca, models);
   $('graft-model').value = s.graft ? s.graft.id : '';
   $('graft-model').classList.toggle('loading', !!s.graftLoading);

@@ -1,14 +1,15 @@
-// fields.js: the studio's painted fields (the engine's: exporter/js/field.js, nca.js): the direction and
-// speed presets, the field brushes, and the graft model. No DOM; the player owns one (player.fields) and
+// fields.js: the studio's painted fields (the engine's: exporter/js/field.js, nca.js): the direction,
+// speed and scale presets, the field brushes, and the graft model. No DOM; the player owns one (player.fields) and
 // reports through its `changed` and `notice` callbacks. What it keeps in the studio's state:
 //
-//   state.field = {direction: 'uniform' | 'radial' | 'vortex' | 'hyperbolic', fx, fy, speed: 'uniform' | 'gradient'}
+//   state.field = {direction: 'uniform' | 'radial' | 'vortex' | 'hyperbolic', fx, fy, speed: 'uniform' | 'gradient',
+//                  scale: 'uniform' | 'gradient'}
 //       the presets (fx, fy: the direction preset's centre, fractions of the grid); they outlast a model change
 //   state.graft = {id, name, channels, url} | null   the second model painted cells run (graft brush)
 //   state.graftLoading = id | null                   a graft on its way
 //   state.fieldsSupported                            the playing bundle paints fields (bundle schema 2)
 
-import { SPEED_BRUSHES, strokeAngle } from './field.js';
+import { SCALE_BRUSHES, SCALE_SOFT, SPEED_BRUSHES, strokeAngle } from './field.js';
 
 // Brush modes that paint the field, beside the state brushes 'erase' and 'noise': what each writes.
 export const FIELD_BRUSHES = {
@@ -16,13 +17,16 @@ export const FIELD_BRUSHES = {
   slow: { kind: 'speed', value: SPEED_BRUSHES.slow, soft: 0 },  // fire-rate factors
   freeze: { kind: 'speed', value: SPEED_BRUSHES.freeze, soft: 0 },
   fast: { kind: 'speed', value: SPEED_BRUSHES.fast, soft: 0 },
+  larger: { kind: 'scale', value: SCALE_BRUSHES.larger, soft: SCALE_SOFT },  // perception scales
+  smaller: { kind: 'scale', value: SCALE_BRUSHES.smaller, soft: SCALE_SOFT },
   graft: { kind: 'graft', value: 1, soft: 0.5 },  // graft mix: the second model / back to this one
   ungraft: { kind: 'graft', value: 0, soft: 0.5 },
   centre: { kind: 'centre' },                     // moves the direction preset's centre
 };
 export const BRUSH_MODES = ['erase', 'noise', ...Object.keys(FIELD_BRUSHES)];
-export const FIELD_DEFAULTS = Object.freeze({ direction: 'uniform', fx: 0.5, fy: 0.5, speed: 'uniform' });
+export const FIELD_DEFAULTS = Object.freeze({ direction: 'uniform', fx: 0.5, fy: 0.5, speed: 'uniform', scale: 'uniform' });
 export const OLD_BUNDLE_HINT = 're-export this model to paint fields';
+export const OLD_SCALE_HINT = 're-export this model to paint its scale';
 
 const clamp01 = (v) => Math.max(0, Math.min(1, v));
 
@@ -43,6 +47,7 @@ export class Fields {
     if (!(mode in FIELD_BRUSHES)) return '';
     const nca = this.nca();
     if (nca && !nca.supportsFields) return `This model paints no fields: ${OLD_BUNDLE_HINT}`;
+    if (nca && FIELD_BRUSHES[mode].kind === 'scale' && !nca.supportsScale) return `This model paints no scale: ${OLD_SCALE_HINT}`;
     if ((mode === 'graft' || mode === 'ungraft') && !this.state.graft) return 'Choose a graft model first';
     if (mode === 'centre' && this.state.field.direction === 'uniform') return 'A uniform direction field has no centre';
     return '';
@@ -79,6 +84,7 @@ export class Fields {
     const f = this.state.field;
     nca.setDirectionField({ kind: f.direction, x: f.fx, y: f.fy, angle: 0 });
     nca.setSpeedField({ kind: f.speed });
+    if (nca.supportsScale) nca.setScaleField({ kind: f.scale });
   }
 
   _engine() {
@@ -87,19 +93,23 @@ export class Fields {
   }
 
   // ---- presets ---------------------------------------------------------------------------
-  // Any of {direction, fx, fy, speed}; what is left out stays. Presets overwrite painted strokes of their kind.
-  setPresets({ direction, fx, fy, speed } = {}) {
+  // Any of {direction, fx, fy, speed, scale}; what is left out stays. Presets overwrite painted strokes of
+  // their kind.
+  setPresets({ direction, fx, fy, speed, scale } = {}) {
     const f = this.state.field;
     const dir = direction !== undefined && direction !== f.direction
       || fx !== undefined && clamp01(fx) !== f.fx || fy !== undefined && clamp01(fy) !== f.fy;
     const spd = speed !== undefined && speed !== f.speed;
+    const scl = scale !== undefined && scale !== f.scale;
     if (direction !== undefined) f.direction = direction;
     if (fx !== undefined) f.fx = clamp01(fx);
     if (fy !== undefined) f.fy = clamp01(fy);
     if (speed !== undefined) f.speed = speed;
+    if (scale !== undefined) f.scale = scale;
     const nca = this._engine();
     if (nca && dir) nca.setDirectionField({ kind: f.direction, x: f.fx, y: f.fy, angle: 0 });
     if (nca && spd) nca.setSpeedField({ kind: f.speed });
+    if (nca && scl && nca.supportsScale) nca.setScaleField({ kind: f.scale });
     this.settleBrush();
     this.changed();
   }
@@ -108,10 +118,12 @@ export class Fields {
 
   setSpeed(kind) { this.setPresets({ speed: kind }); }
 
+  setScale(kind) { this.setPresets({ scale: kind }); }
+
   // The direction preset centred on grid point (x, y) (fractions, y down).
   setCentre(x, y) { this.setPresets({ fx: x, fy: y }); }
 
-  // Uniform direction and speed, no graft mix (the graft model stays loaded).
+  // Uniform direction, speed and scale, no graft mix (the graft model stays loaded).
   reset() {
     Object.assign(this.state.field, FIELD_DEFAULTS);
     const nca = this._engine();

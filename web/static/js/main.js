@@ -4,7 +4,7 @@
 //   recorder.js  videos (an MP4 the server renders, a WebM of the canvas) and screenshots
 //   scenario.js  the growth-and-repair script (damage specs of damage.js)
 //   address.js   the address bar as settings: #model=id&grid=128&speed=4&zoom=2&angle=90&fire=0.8
-//                (&field=vortex&fx=0.3&fy=0.6&speedfield=gradient: the painted field's presets)
+//                (&field=vortex&fx=0.3&fy=0.6&speedfield=gradient&scalefield=gradient: the field's presets)
 //   fields.js    the painted field (player.fields): presets, field brushes, the graft model
 //   fieldpanel.js  the Field panel's DOM
 //   training.js  the training panel: upload, job progress over SSE, recent jobs
@@ -73,7 +73,8 @@ async function boot() {
     const centred = f.direction !== 'uniform';  // a uniform field has no centre to name
     return formatAddress(
       { model: state.modelId, grid: state.grid, speed: state.speed, zoom: state.zoom, angle: state.angleDeg, fire: state.fireRate,
-        field: f.direction, fx: centred ? f.fx : null, fy: centred ? f.fy : null, speedfield: f.speed },
+        field: f.direction, fx: centred ? f.fx : null, fy: centred ? f.fy : null, speedfield: f.speed,
+        scalefield: f.scale },
       { fire: player.nca ? player.nca.model.fire_rate : null });
   };
   const changed = () => {
@@ -107,6 +108,7 @@ async function boot() {
     // The painted field (fields.js): presets by name, the centre in grid fractions, a graft by model id.
     setDirectionField: (kind) => player.fields.setDirection(kind),
     setSpeedField: (kind) => player.fields.setSpeed(kind),
+    setScaleField: (kind) => player.fields.setScale(kind),
     setFieldCentre: (x, y) => player.fields.setCentre(x, y),
     resetField: () => player.fields.reset(),
     setGraft: (id) => player.fields.setGraft(id ? gallery.models.find((m) => m.id === id) || null : null),
@@ -141,7 +143,8 @@ async function boot() {
     if (settings.speed != null && settings.speed !== state.speed) player.setSpeed(settings.speed);
     if (settings.zoom != null && settings.zoom !== state.zoom) player.setZoom(settings.zoom);
     if (settings.angle != null && settings.angle !== state.angleDeg) player.setAngle(settings.angle);
-    const field = { direction: settings.field, fx: settings.fx, fy: settings.fy, speed: settings.speedfield };
+    const field = { direction: settings.field, fx: settings.fx, fy: settings.fy, speed: settings.speedfield,
+      scale: settings.scalefield };
     if (Object.values(field).some((v) => v != null)) player.fields.setPresets(field);
   };
   const linked = parseAddress(ui.readAddress());

@@ -359,6 +359,8 @@ export function bindKeyboard(studio) {
       g: () => studio.setBrush({ mode: 'graft' }),
       u: () => studio.setBrush({ mode: 'ungraft' }),
       c: () => studio.setBrush({ mode: 'centre' }),
+      '=': () => studio.setBrush({ mode: 'larger' }),
+      '-': () => studio.setBrush({ mode: 'smaller' }),
       t: () => studio.setTiled(!studio.state.tiled),
       0: () => studio.resetView(),
       p: () => studio.screenshot(),
