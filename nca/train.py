@@ -230,8 +230,9 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
             it_start = time.perf_counter()
             idx, x = pool.sample(iteration, cpu_gen)
             n_steps = int(torch.randint(train_cfg.steps_min, train_cfg.steps_max + 1, (1,), generator=cpu_gen))
-            k, k_loss = scaled[int(torch.randint(len(scaled), (1,), generator=cpu_gen))] if len(scaled) > 1 \
-                else scaled[0]
+            # Drawn only when training for several scales, so other runs keep their random streams.
+            pick = int(torch.randint(len(scaled), (1,), generator=cpu_gen)) if len(scaled) > 1 else 0
+            k, k_loss = scaled[pick]
             x = _rollout(model, x, n_steps, train_cfg, step, dev_gen, scale=k)
             rgb = x[:, :3] + 0.5  # unclamped, so gradients flow; the overflow term keeps it in range
             s_loss, o_loss = k_loss(rgb, generator=cpu_gen), _overflow(x)

@@ -8,7 +8,7 @@ precision highp sampler2D;
 uniform sampler2D u_state0;
 uniform sampler2D u_state1;
 uniform sampler2D u_state2;
-uniform sampler2D u_field; // RGBA32F, one texel per cell: (cos, sin) of its angle, fire-rate factor, graft mix
+uniform sampler2D u_field; // RGBA32F, one texel per cell: (k cos, k sin) of its angle and scale k, fire-rate factor, graft mix
 uniform vec2 u_rot;        // (cos, sin) of the global rotation angle, composed with the cell's own
 uniform float u_fire_rate; // probability that a cell applies its update, times the cell's factor (at most 1)
 uniform uint u_step;       // step counter: the mask changes every step
@@ -430,8 +430,10 @@ void main() {
   ivec2 size = textureSize(u_state0, 0);
   ivec2 p = ivec2(gl_FragCoord.xy);
   vec4 field = texelFetch(u_field, p, 0);
-  // The cell's rotation is the global one composed with its own (complex multiplication).
+  // The cell's rotation is the global one composed with its own (complex multiplication); its length is
+  // the cell's perception scale k: the Sobel pair times k, the Laplacian times k^2 (a grid k times finer).
   vec2 rot = vec2(u_rot.x * field.x - u_rot.y * field.y, u_rot.y * field.x + u_rot.x * field.y);
+  float k2 = rot.x * rot.x + rot.y * rot.y;
   // Wrap-around neighbours; texture row y is state row y, so kernel row dy = 0 is row y - 1.
   int x0 = p.x == 0 ? size.x - 1 : p.x - 1;
   int x2 = p.x == size.x - 1 ? 0 : p.x + 1;
@@ -455,7 +457,7 @@ void main() {
     s0 = a11;
     sx0 = (rot.x * gx - rot.y * gy) * 0.125;
     sy0 = (rot.y * gx + rot.x * gy) * 0.125;
-    l0 = ((a00 + a02 + a20 + a22) + 2.0 * (a01 + a10 + a12 + a21) - 12.0 * a11) * 0.0625;
+    l0 = k2 * (((a00 + a02 + a20 + a22) + 2.0 * (a01 + a10 + a12 + a21) - 12.0 * a11) * 0.0625);
   }
   vec4 s1, sx1, sy1, l1;
   {
@@ -473,7 +475,7 @@ void main() {
     s1 = a11;
     sx1 = (rot.x * gx - rot.y * gy) * 0.125;
     sy1 = (rot.y * gx + rot.x * gy) * 0.125;
-    l1 = ((a00 + a02 + a20 + a22) + 2.0 * (a01 + a10 + a12 + a21) - 12.0 * a11) * 0.0625;
+    l1 = k2 * (((a00 + a02 + a20 + a22) + 2.0 * (a01 + a10 + a12 + a21) - 12.0 * a11) * 0.0625);
   }
   vec4 s2, sx2, sy2, l2;
   {
@@ -491,7 +493,7 @@ void main() {
     s2 = a11;
     sx2 = (rot.x * gx - rot.y * gy) * 0.125;
     sy2 = (rot.y * gx + rot.x * gy) * 0.125;
-    l2 = ((a00 + a02 + a20 + a22) + 2.0 * (a01 + a10 + a12 + a21) - 12.0 * a11) * 0.0625;
+    l2 = k2 * (((a00 + a02 + a20 + a22) + 2.0 * (a01 + a10 + a12 + a21) - 12.0 * a11) * 0.0625);
   }
 
   vec4 d0, d1, d2;
