@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from nca.config import PRESETS  # noqa: E402
+from nca.config import DEFAULT_PRESET, PRESETS  # noqa: E402
 from nca.sweep.results import load_rows, write_tables  # noqa: E402
 from nca.sweep.runner import run_sweep  # noqa: E402
 from nca.sweep.spec import Judging, SweepError, parse_sets, product_trials  # noqa: E402
@@ -32,7 +32,7 @@ SAMPLES = 4  # 8 as `nca evaluate` uses would double the 20000-step rollouts
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--preset", default="quick", choices=list(PRESETS))
+    ap.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS))
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a training option for every image, e.g. --set iterations=500")
     ap.add_argument("--images", default="", help="comma-separated stems of gallery/styles images (default: all)")

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from nca import exits
-from nca.config import PRESETS
+from nca.config import DEFAULT_PRESET, PRESETS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -27,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="style images, or one .json/.toml sweep spec file (see docs/reference.md)")
     p.add_argument("--out", type=Path, required=True, help="sweep directory: rows, tables, contact sheet, runs/")
     p.add_argument("--seeds", default="0", help="comma-separated training seeds (default: 0)")
-    p.add_argument("--preset", default="quick", choices=list(PRESETS), help="training preset (default: quick)")
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS),
+                   help=f"training preset (default: {DEFAULT_PRESET})")
     p.add_argument("--set", action="append", default=[], metavar="KEY=V1[,V2...]",
                    help="a training option and the values to try, e.g. lr=1e-3,2e-3 (repeatable; one value "
                         "applies to every trial; default: none)")

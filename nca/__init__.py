@@ -1,7 +1,7 @@
 """NCA Studio's core: texture neural cellular automata in PyTorch.
 
     import nca
-    result = nca.train("leopard.png", "runs/leopard", preset="quick")
+    result = nca.train("leopard.png", "runs/leopard", preset="fast")
     report = nca.evaluate(result.checkpoint)
     nca.record("runs/leopard", "leopard.mp4", damage=["circle@600:r=0.25"])
     rows = nca.sweep(["leopard.png"], "sweeps/leopard", seeds=[0, 1, 2])   # needs Ray

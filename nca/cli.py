@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import exits
-from .config import PRESET_HELP, PRESETS, ConfigError, cli_options
+from .config import DEFAULT_PRESET, PRESET_HELP, PRESETS, ConfigError, cli_options
 from .record import cli as record_cli
 
 COMMANDS_GROUP = "nca.commands"  # entry points: name = "module:add_parser"
@@ -88,7 +88,7 @@ TRAIN_OPTIONS = [(flag, name, _argparse_kind(f), f.metadata["help"]) for flag, n
 
 
 def _preset_value(field: str) -> str:
-    model_cfg, train_cfg = PRESETS["quick"]
+    model_cfg, train_cfg = PRESETS[DEFAULT_PRESET]
     value = getattr(model_cfg, field) if hasattr(model_cfg, field) else getattr(train_cfg, field)
     return repr(value) if value == "" else str(value)
 
@@ -96,15 +96,17 @@ def _preset_value(field: str) -> str:
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train an NCA texture from a style image",
                        description="Train a texture NCA from STYLE_IMAGE and write a run directory. Every option "
-                                   "below overrides one setting of the preset; the default shown is quick's.",
+                                   "below overrides one setting of the preset; the default shown is "
+                                   f"{DEFAULT_PRESET}'s.",
                        epilog="presets: " + "; ".join(f"{name}: {text}" for name, text in PRESET_HELP.items()))
     p.add_argument("style_image", help="PNG/JPEG style image (any mode; resized to --style-size)")
-    p.add_argument("--preset", default="quick", choices=list(PRESETS), help="training recipe (default: quick)")
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS),
+                   help=f"training recipe (default: {DEFAULT_PRESET})")
     p.add_argument("--out", type=Path, help="run directory (default: runs/<image>-<time>)")
     for flag, field, kind, text in TRAIN_OPTIONS:
         typed = {"choices": list(kind)} if isinstance(kind, tuple) else {"type": kind, "metavar": flag[2:].upper()}
         p.add_argument(flag, dest=field, help=f"{text} (default: {_preset_value(field)})", **typed)
-    steps = f"{PRESETS['quick'][1].steps_min}..{PRESETS['quick'][1].steps_max}"
+    steps = f"{PRESETS[DEFAULT_PRESET][1].steps_min}..{PRESETS[DEFAULT_PRESET][1].steps_max}"
     p.add_argument("--steps", type=_steps_range, help=f"rollout length per iteration, N or MIN..MAX (default: {steps})")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda or mps (default: auto)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")

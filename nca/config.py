@@ -27,6 +27,7 @@ def option(default: Any, help: str, *, flag: str | None = None, choices: tuple[s
 LOSSES = ("gram", "swd")
 GRAM_BALANCES = ("none", "layer")
 VGG_POOLS = ("avg", "max")
+INITS = ("random", "base")
 
 
 def _range_problem(name: str, value: Any, meta: dict[str, Any]) -> str | None:
@@ -92,6 +93,9 @@ class TrainConfig:
     seed_reset_every: int = option(2, "replace one batch sample with the seed every N iterations", low=1)
     damage_samples: int = option(0, "erase a disc in N samples of each batch (learn to repair)", flag="--damage",
                                  low=0)
+    # A model that already grows a texture learns another in a fraction of the iterations (docs/quality-notes.md).
+    init: str = option("random", "starting weights: random, or base (the packaged leopard model, nca/base_model.pt; "
+                                 "its shape: 12 channels, 96 hidden)", flag="--init", choices=INITS)
     lr: float = option(2e-3, "Adam learning rate", flag="--lr", low=0.0, low_open=True)
     lr_decay_at: tuple[int, ...] = option((2000,), "iterations at which the learning rate is multiplied by lr_decay")
     lr_decay: float = option(0.3, "factor of each learning-rate decay", low=0.0, low_open=True)
@@ -154,10 +158,14 @@ def cli_options() -> list[tuple[str, str, dataclasses.Field]]:
             if f.metadata.get("flag")]
 
 
-# Presets. `quick` is the CPU default (minutes), `classic` the CPU preset before it (twice the
-# iterations), `standard` and `quality` follow the Self-Organising Textures recipe (larger grids, longer)
-# and want a GPU, `tiny` is for tests. Why each setting is what it is: docs/quality-notes.md.
+# Presets. `fast` is the CPU default (a few minutes, from the base model), `quick` trains from random
+# weights, `classic` is quick with twice the iterations, `standard` and `quality` follow the
+# Self-Organising Textures recipe (larger grids, longer) and want a GPU, `tiny` is for tests.
+# Why each setting is what it is: docs/quality-notes.md.
 PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
+    # Fine-tunes the base model, so far fewer iterations; the pool shrinks with them so states age as in quick.
+    "fast": (ModelConfig(), TrainConfig(iterations=200, pool_size=64, seed_reset_every=8, probe_every=50,
+                                        init="base")),
     "quick": (ModelConfig(), TrainConfig(iterations=500, pool_size=128, seed_reset_every=8, probe_every=100)),
     "classic": (ModelConfig(), TrainConfig(iterations=1000, pool_size=128, seed_reset_every=8, probe_every=100)),
     "standard": (
@@ -181,12 +189,16 @@ PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
 
 # One line per preset for the CLI's help and the studio's menu; timings live in docs/quality-notes.md.
 PRESET_HELP = {
-    "quick": "the CPU default: a texture in minutes without a GPU",
-    "classic": "quick as it was: twice the iterations, for images quick does not hold",
+    "fast": "the CPU default: fine-tunes the base model, a texture in a few minutes without a GPU",
+    "quick": "from random weights, longer than fast: for images fast does not hold, or another model shape",
+    "classic": "quick with twice the iterations, for images quick does not hold",
     "standard": "the Self-Organising Textures recipe on a 96 grid: for a GPU",
     "quality": "longer, on a 128 grid with larger style images: for a GPU",
     "tiny": "seconds, for smoke tests: the texture is not good",
 }
+
+
+DEFAULT_PRESET = "fast"  # what `nca train`, the studio and the API train with unless told otherwise
 
 
 def preset(name: str, **overrides: Any) -> tuple[ModelConfig, TrainConfig]:

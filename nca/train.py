@@ -31,7 +31,7 @@ import torch
 
 from . import previews
 from .checkpoint import Checkpoint, CheckpointError, cpu_copy, load_checkpoint, save_checkpoint
-from .config import ModelConfig, TrainConfig
+from .config import DEFAULT_PRESET, ModelConfig, TrainConfig
 from .config import preset as get_preset
 from .evaluate import check
 from .image import image_to_tensor, load_style, scaled_style
@@ -45,6 +45,7 @@ from .stepper import make_stepper
 from .verdict import describe
 from .vgg import StyleLoss, VGGFeatures
 
+BASE_MODEL = Path(__file__).with_name("base_model.pt")  # --init base: the bundled leopard (gallery/recipes.json)
 MAX_BAD_STEPS = 8  # consecutive non-finite losses before the run gives up
 
 
@@ -83,7 +84,7 @@ def train(
     style_image: str | Path | bytes,
     out_dir: str | Path,
     *,
-    preset: str = "quick",
+    preset: str = DEFAULT_PRESET,
     model_config: ModelConfig | None = None,
     train_config: TrainConfig | None = None,
     device: str = "auto",
@@ -133,12 +134,14 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
            progress: Callable[[dict[str, Any]], None] | None, should_stop: Callable[[], bool] | None,
            quiet: bool, compile_step: bool | None, **overrides: Any) -> RunResult:
     run = RunDir(out)
-    source = _init_source(init_from, model_config, overrides) if init_from is not None else None
     if resume:
         model_cfg, train_cfg, start = run.resume_settings(overrides)
     else:
         pm, pt = get_preset(preset, **overrides)
         model_cfg, train_cfg, start = model_config or pm, train_config or pt, 0
+    if init_from is None and not resume and train_cfg.init == "base":
+        init_from = BASE_MODEL
+    source = _init_source(init_from, model_config, overrides) if init_from is not None else None
     if source is not None:
         model_cfg = source.model_config
     dev = pick_device(device)
@@ -182,7 +185,7 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     }
     # Where the weights started: the source as given and its style; a resumed run keeps its record.
     if source is not None:
-        run_meta["init_from"] = {"path": str(init_from),
+        run_meta["init_from"] = {"path": "base" if init_from == BASE_MODEL else str(init_from),
                                  **{k: source.meta[k] for k in ("style_name", "style_sha256") if k in source.meta}}
     elif resume and "init_from" in run.resumed.meta:
         run_meta["init_from"] = run.resumed.meta["init_from"]
@@ -297,6 +300,10 @@ def _init_source(init_from: str | Path, model_config: ModelConfig | None, overri
     names = [FLAGS.get(k, k) for k in clash]
     if model_config is not None and model_config != source.model_config:
         names.append("model_config")
+    if names and init_from == BASE_MODEL:
+        shape = source.model_config
+        raise TrainingError(f"--init base starts from the base model ({shape.channels} channels, {shape.hidden} hidden, "
+                            f"fire rate {shape.fire_rate:g}): drop {', '.join(names)} or pass --init random")
     if names:
         raise TrainingError(f"--init-from takes the model's shape from {init_from}: drop {', '.join(names)}")
     return source

@@ -11,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..config import DEFAULT_PRESET
 from .spec import Judging, SweepError, Trial, load_spec, parse_sets, product_trials
 
 
 def sweep(images: list[str | Path] | None = None, out: str | Path = "sweeps/sweep", *, seeds: list[int] = (0,),
-          preset: str = "quick", set: dict[str, Any] | None = None, spec: str | Path | None = None,
+          preset: str = DEFAULT_PRESET, set: dict[str, Any] | None = None, spec: str | Path | None = None,
           steps: tuple[int, ...] | None = None, samples: int | None = None, **runner: Any) -> list[dict]:
     """Run a sweep and return its rows. `set` maps an option to one value or a list of values to try;
     `spec` reads trials and judging from a JSON/TOML file instead. Runner options: address, num_cpus,

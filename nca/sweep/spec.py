@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError
+from ..config import DEFAULT_PRESET, ConfigError
 from ..config import preset as get_preset
 
 NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
@@ -35,7 +35,7 @@ class SweepError(ValueError):
 class Trial:
     image: Path
     seed: int = 0
-    preset: str = "quick"
+    preset: str = DEFAULT_PRESET
     overrides: dict[str, Any] = field(default_factory=dict)
     name: str = ""  # the run's directory and row name; unique within a sweep
 
@@ -129,11 +129,11 @@ def load_spec(path: Path) -> tuple[list[Trial], Judging]:
             image = base / t["image"]
             seed = int(t.get("seed", 0))
             name = NAME_UNSAFE.sub("_", t.get("name") or f"{image.stem}-s{seed}-{i}")
-            trials.append(Trial(image, seed, t.get("preset", data.get("preset", "quick")), dict(t.get("set", {})), name))
+            trials.append(Trial(image, seed, t.get("preset", data.get("preset", DEFAULT_PRESET)), dict(t.get("set", {})), name))
         return trials, judging
     grid = {k: (v if isinstance(v, list) else [v]) for k, v in (data.get("set") or {}).items()}
     images = [base / p for p in data.get("images", [])]
-    return product_trials(images, [int(s) for s in data.get("seeds", [0])], data.get("preset", "quick"), grid), judging
+    return product_trials(images, [int(s) for s in data.get("seeds", [0])], data.get("preset", DEFAULT_PRESET), grid), judging
 
 
 def check_trials(trials: list[Trial]) -> None:

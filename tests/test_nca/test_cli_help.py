@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from nca.cli import TRAIN_OPTIONS, build_parser
-from nca.config import PRESETS
+from nca.config import DEFAULT_PRESET, PRESETS
 
 PARSER = build_parser()
 SUBCOMMANDS = next(a for a in PARSER._actions if isinstance(a, argparse._SubParsersAction)).choices
@@ -33,7 +33,7 @@ def test_every_option_has_help_and_its_default(name):
 
 def test_train_help_shows_the_default_presets_own_values():
     train = {a.dest: a for a in options("train")}
-    model_cfg, train_cfg = PRESETS["quick"]
+    model_cfg, train_cfg = PRESETS[DEFAULT_PRESET]
     for _, field, _, _ in TRAIN_OPTIONS:
         value = getattr(model_cfg, field, None) if hasattr(model_cfg, field) else getattr(train_cfg, field)
         assert f"(default: {value if value != '' else repr(value)})" in train[field].help, field

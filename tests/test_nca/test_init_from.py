@@ -7,8 +7,8 @@ import torch
 from exporter.bundle import model_json
 from exporter.pack import pack
 from nca.checkpoint import load_checkpoint
-from nca.config import ModelConfig
-from nca.train import TrainingError, train
+from nca.config import DEFAULT_PRESET, PRESETS, ModelConfig
+from nca.train import BASE_MODEL, TrainingError, train
 from tests.conftest import TEXTURES
 from tests.test_nca.test_cli_bad_input import assert_one_line_error
 
@@ -99,3 +99,27 @@ def test_init_from_with_resume_is_refused(source, tmp_path, nca):
     # The Python API names its own argument when a whole model_config contradicts the source.
     with pytest.raises(TrainingError, match="drop model_config"):
         train(STYLE, tmp_path / "out", init_from=source, model_config=ModelConfig(), **FAST)
+
+
+def test_the_default_preset_starts_from_the_packaged_base_model(tmp_path):
+    assert PRESETS[DEFAULT_PRESET][1].init == "base"
+    result = train(STYLE, tmp_path / "fast", preset=DEFAULT_PRESET, should_stop=lambda: True, quiet=True,
+                   compile_step=False, check_steps=(), threads=1)
+    started, base = load_checkpoint(result.checkpoint), load_checkpoint(BASE_MODEL)
+    assert started.model_config == base.model_config
+    for name, value in base.state_dict.items():
+        assert torch.equal(started.state_dict[name], value), name
+    assert started.meta["init_from"] == {"path": "base", "style_name": "leopard.png",
+                                         "style_sha256": base.meta["style_sha256"]}
+    assert base.meta["evaluation"]["verdict"] == "good"  # the packaged base grows its own texture well
+
+
+def test_a_shape_the_base_model_lacks_is_refused_in_one_line_and_random_init_takes_it(tmp_path, nca):
+    proc = nca("train", STYLE, "--channels", "8", "--iterations", "2", "--out", tmp_path / "out")
+    assert_one_line_error(proc, "--init base starts from the base model (12 channels, 96 hidden")
+    assert "--init random" in proc.stderr and not (tmp_path / "out").exists()
+    out = tmp_path / "random"
+    train(STYLE, out, preset=DEFAULT_PRESET, init="random", channels=8, hidden=16, iterations=2, quiet=True,
+          compile_step=False, check_steps=(), probe_every=0, threads=1)
+    trained = load_checkpoint(out)
+    assert trained.model_config.channels == 8 and "init_from" not in trained.meta

@@ -158,7 +158,7 @@ def test_training_is_bit_identical_with_live_bundles(tmp_path):
     assert all(torch.equal(live.state_dict[k], b.state_dict[k]) for k in b.state_dict)  # the weights at 12
 
 
-@pytest.mark.parametrize("name", ["quick", "classic", "tiny"])
+@pytest.mark.parametrize("name", ["fast", "quick", "classic", "tiny"])
 @pytest.mark.parametrize("iteration", [0, 1, 249, 250, 299, 300, 499, 500, 999])
 def test_probes_left_matches_the_selection_schedule(name, iteration):
     model_cfg, cfg = preset(name)

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Header, HTTPException, Request, Response, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 
-from nca.config import PRESETS, ConfigError, field_info
+from nca.config import DEFAULT_PRESET, PRESETS, ConfigError, field_info
 from nca.config import preset as get_preset
 from nca.image import ImageError, load_style
 
@@ -101,7 +101,7 @@ def create_job(
     manager: Manager,
     image: Annotated[UploadFile, File(description="style image (PNG, JPEG, WebP, ...)")],
     name: Annotated[str | None, Form(max_length=200, description="display name of the model")] = None,
-    preset: Annotated[PresetName, Form(description="training preset")] = "quick",
+    preset: Annotated[PresetName, Form(description="training preset")] = DEFAULT_PRESET,
     iterations: Annotated[int | None, Form(ge=ITERATIONS["low"], description=ITERATIONS["help"])] = None,
     loss: Annotated[LossName | None, Form(description=LOSS["help"])] = None,
 ) -> dict:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from nca.config import PRESET_HELP, PRESETS
+from nca.config import DEFAULT_PRESET, PRESET_HELP, PRESETS
 
 from ..deps import AppSettings
 from ..settings import PACKAGE_DIR
@@ -27,7 +27,7 @@ def index(request: Request, settings: AppSettings):
     return templates.TemplateResponse(request, "index.html", {
         "version": VERSION,
         "presets": presets,
-        "default_preset": "quick" if "quick" in settings.presets else settings.presets[0],
+        "default_preset": DEFAULT_PRESET if DEFAULT_PRESET in settings.presets else settings.presets[0],
         "upload_limit": settings.upload_limit_text,
         "preset_help": "; ".join(f"{p}: {PRESET_HELP[p]}" for p in settings.presets if p in PRESET_HELP),
     })
