@@ -1,7 +1,8 @@
 """The quality bar and the one-word verdict it gives an evaluation: good, drifts, poor or failed.
 
-  * failed: the model learned nothing, its rollout is flat or black (contrast under
-    MIN_CONTRAST of the style's) or no closer to the style than a flat image of its mean colour;
+  * failed: the model learned nothing: its rollout is flat or black (contrast under
+    MIN_CONTRAST of the style's), or it has contrast but is no closer to the style than a flat
+    image of the style's mean colour (style ratio of 1 or more: stripes where the style has scratches);
   * poor:   the texture is not the style's: style ratio above MAX_STYLE at the reference step,
     its large shapes missing (balanced ratio, every VGG layer weighed alike, above MAX_BALANCED:
     the plain ratio is dominated by colour and fine detail and passed a speckle for coins),
@@ -46,8 +47,12 @@ def verdict(steps: dict[int, dict[str, float]]) -> dict[str, Any]:
 
     if not all(math.isfinite(v) for v in (style, scale, contrast, worst_style)):
         return {"verdict": "failed", "reasons": ["the rollout is not finite"], "rises": rises}
-    if contrast < MIN_CONTRAST or worst_style >= 1.0:
+    if contrast < MIN_CONTRAST:
         return {"verdict": "failed", "reasons": ["flat output: learned nothing"], "rises": rises}
+    if worst_style >= 1.0:
+        worst = max(counts, key=lambda n: by_step[n]["style_ratio"])
+        return {"verdict": "failed", "rises": rises, "reasons": [
+            f"learned nothing: no closer to the style than a flat image (style ratio {worst_style:.2f} at step {worst})"]}
     reasons = []
     if style > MAX_STYLE:
         reasons.append(f"style ratio {style:.3f} > {MAX_STYLE} at step {ref}")

@@ -41,6 +41,19 @@ def test_a_flat_or_black_image_failed(judge, kind):
     assert result["verdict"] == "failed" and "learned nothing" in describe(result)
 
 
+def test_a_texture_worse_than_a_flat_image_failed_and_says_why(judge):
+    # Diagonal stripes in the style's colours (what fast grew from ice): contrast, but no likeness.
+    target, figures = judge
+    ramp = torch.arange(128.0)
+    stripes = ((ramp[:, None] + ramp[None, :]) % 8 < 4).float()
+    image = target.mean(dim=(2, 3), keepdim=True) * (0.4 + 1.2 * stripes)
+    measured = figures(image.clamp(0, 1))
+    assert measured["contrast"] > 0.5 and measured["style_ratio"] > 1.0
+    result = judged(measured)
+    assert result["verdict"] == "failed" and "no closer to the style than a flat image" in describe(result)
+    assert "flat output" not in describe(result)
+
+
 def test_a_blurred_style_is_poor(judge):
     target, figures = judge
     blurred = F.avg_pool2d(F.pad(target, (2, 2, 2, 2), mode="circular"), 5, stride=1)  # 9x9 would be "flat"

@@ -489,7 +489,7 @@ function verdictTitle(m) {
     good: 'holds its texture: close to the style, features of its size, steady over thousands of steps',
     drifts: 'starts right, then changes over thousands of steps',
     poor: 'does not look like its style image',
-    failed: 'learned nothing: the texture is flat or black',
+    failed: 'learned nothing: the texture is flat, black, or no closer to the style than a flat image',
   }[m.verdict];
   return reasons.length ? `${text} (${reasons.join('; ')})` : text;
 }
