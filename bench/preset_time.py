@@ -7,6 +7,7 @@ its iterations, plus its probes and its closing check, each timed once on the mo
 The training bench (bench/train_speed.py) gives the day's machine speed to quote beside it.
 
     python bench/preset_time.py [--presets quick,classic] [--iterations 60] [--repeats 3]
+    python bench/preset_time.py --presets fast,quick --set fast:grad_steps=16   # a variant of fast beside both
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from nca.config import preset as get_preset  # noqa: E402
 from nca.evaluate import CHECK_SAMPLES, evaluate, style_tensor  # noqa: E402
 from nca.probe import probe_losses  # noqa: E402
 from nca.stepper import make_stepper  # noqa: E402
+from nca.sweep.spec import SweepError, parse_value  # noqa: E402
 from nca.train import train  # noqa: E402
 from nca.vgg import StyleLoss, VGGFeatures  # noqa: E402
 
@@ -45,13 +47,26 @@ def probes_in(cfg) -> int:
     return len([i for i in due if i >= start])
 
 
-def measure(name: str, iterations: int, repeats: int, threads: int) -> dict:
-    model_cfg, cfg = get_preset(name)
+def parse_variant(text: str) -> tuple[str, dict]:
+    """'fast:grad_steps=16,iterations=150' -> ('fast', {'grad_steps': 16, 'iterations': 150})."""
+    name, _, sets = text.partition(":")
+    overrides = {}
+    for item in filter(None, (s.strip() for s in sets.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise SweepError(f"--set takes PRESET:KEY=VALUE[,KEY=VALUE...], got {text!r}")
+        overrides[key.strip().replace("-", "_")] = parse_value(value)
+    return name, overrides
+
+
+def measure(name: str, iterations: int, repeats: int, threads: int, overrides: dict | None = None) -> dict:
+    overrides = overrides or {}
+    model_cfg, cfg = get_preset(name, **overrides)
     per_it = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(repeats):
             run = Path(tmp) / f"r{r}"
-            train(STYLE, run, preset=name, iterations=iterations, seed=r, threads=threads, probe_every=0,
+            train(STYLE, run, preset=name, **dict(overrides, iterations=iterations, seed=r, threads=threads, probe_every=0),
                   check_steps=(), checkpoint_every=10**6, preview_every=10**6, quiet=True)
             times = [json.loads(line)["seconds"] for line in (run / "metrics.jsonl").read_text().splitlines()]
             per_it.append(statistics.median(times[WARMUP:]))
@@ -69,7 +84,7 @@ def measure(name: str, iterations: int, repeats: int, threads: int) -> dict:
     total = cfg.iterations * seconds + probes_in(cfg) * probe_s + check_s
     return {"preset": name, "iterations": cfg.iterations, "s_per_it_runs": [round(t, 4) for t in per_it],
             "s_per_it": round(seconds, 4), "probes": probes_in(cfg), "probe_s": round(probe_s, 1),
-            "check_s": round(check_s, 1), "minutes": round(total / 60, 2),
+            "check_s": round(check_s, 1), "minutes": round(total / 60, 2), "overrides": overrides,
             "parameters": model_cfg.parameter_count}
 
 
@@ -79,14 +94,22 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--set", action="append", default=[], metavar="PRESET:KEY=VALUE,...",
+                    help="also time a variant of a preset, e.g. fast:grad_steps=16 (measured before the presets)")
     args = ap.parse_args()
+    try:
+        variants = [parse_variant(v) for v in args.set]
+    except SweepError as exc:
+        raise SystemExit(f"error: {exc}") from None
     torch.set_num_threads(args.threads)
-    rows = [measure(p, args.iterations, args.repeats, args.threads) for p in args.presets.split(",")]
+    rows = [measure(p, args.iterations, args.repeats, args.threads, o) for p, o in variants]
+    rows += [measure(p, args.iterations, args.repeats, args.threads) for p in args.presets.split(",")]
     for row in rows:
         print(json.dumps(row))
     base = rows[-1]["minutes"]
     for row in rows:
-        print(f"{row['preset']:>10}: {row['minutes']:.1f} min ({row['iterations']} it x {row['s_per_it']:.3f} s "
+        label = row["preset"] + "".join(f" {k}={v}" for k, v in row["overrides"].items())
+        print(f"{label:>10}: {row['minutes']:.1f} min ({row['iterations']} it x {row['s_per_it']:.3f} s "
               f"+ {row['probes']} probes x {row['probe_s']:.0f} s + check {row['check_s']:.0f} s), "
               f"{row['minutes'] / base:.2f} of {rows[-1]['preset']}")
 

@@ -27,7 +27,8 @@ def option(default: Any, help: str, *, flag: str | None = None, choices: tuple[s
 LOSSES = ("gram", "swd")
 GRAM_BALANCES = ("none", "layer")
 VGG_POOLS = ("avg", "max")
-INITS = ("random", "base")
+BASES = ("leopard", "pebbles", "rust", "gravel")  # packaged starting models: nca/bases/<name>.pt
+INITS = ("random", "auto", *BASES)
 
 
 def _range_problem(name: str, value: Any, meta: dict[str, Any]) -> str | None:
@@ -94,8 +95,9 @@ class TrainConfig:
     damage_samples: int = option(0, "erase a disc in N samples of each batch (learn to repair)", flag="--damage",
                                  low=0)
     # A model that already grows a texture learns another in a fraction of the iterations (docs/quality-notes.md).
-    init: str = option("random", "starting weights: random, or base (the packaged leopard model, nca/base_model.pt; "
-                                 "its shape: 12 channels, 96 hidden)", flag="--init", choices=INITS)
+    init: str = option("random", "starting weights: random; a packaged base model, the bundled gallery's "
+                                 f"{', '.join(BASES)} (shape: 12 channels, 96 hidden); or auto, the base whose "
+                                 "texture is nearest the style", flag="--init", choices=INITS)
     lr: float = option(2e-3, "Adam learning rate", flag="--lr", low=0.0, low_open=True)
     lr_decay_at: tuple[int, ...] = option((2000,), "iterations at which the learning rate is multiplied by lr_decay")
     lr_decay: float = option(0.3, "factor of each learning-rate decay", low=0.0, low_open=True)
@@ -165,7 +167,7 @@ def cli_options() -> list[tuple[str, str, dataclasses.Field]]:
 PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
     # Fine-tunes the base model, so far fewer iterations; the pool shrinks with them so states age as in quick.
     "fast": (ModelConfig(), TrainConfig(iterations=200, pool_size=64, seed_reset_every=8, probe_every=50,
-                                        init="base")),
+                                        init="leopard")),
     "quick": (ModelConfig(), TrainConfig(iterations=500, pool_size=128, seed_reset_every=8, probe_every=100)),
     "classic": (ModelConfig(), TrainConfig(iterations=1000, pool_size=128, seed_reset_every=8, probe_every=100)),
     "standard": (
@@ -235,5 +237,7 @@ def from_dict(cls: type, data: dict[str, Any]):
     for key, value in data.items():
         if key in names:
             kwargs[key] = _tuple_if_list(value)
+    if kwargs.get("init") == "base":  # runs from before the bases were named: leopard was the only one
+        kwargs["init"] = "leopard"
     return cls(**kwargs)
 

@@ -30,8 +30,9 @@ import numpy as np
 import torch
 
 from . import previews
+from .bases import BASES_DIR, base_model, nearest_base
 from .checkpoint import Checkpoint, CheckpointError, cpu_copy, load_checkpoint, save_checkpoint
-from .config import DEFAULT_PRESET, ModelConfig, TrainConfig
+from .config import BASES, DEFAULT_PRESET, ModelConfig, TrainConfig
 from .config import preset as get_preset
 from .evaluate import check
 from .image import image_to_tensor, load_style, scaled_style
@@ -45,7 +46,6 @@ from .stepper import make_stepper
 from .verdict import describe
 from .vgg import StyleLoss, VGGFeatures
 
-BASE_MODEL = Path(__file__).with_name("base_model.pt")  # --init base: the bundled leopard (gallery/recipes.json)
 MAX_BAD_STEPS = 8  # consecutive non-finite losses before the run gives up
 
 
@@ -139,8 +139,9 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     else:
         pm, pt = get_preset(preset, **overrides)
         model_cfg, train_cfg, start = model_config or pm, train_config or pt, 0
-    if init_from is None and not resume and train_cfg.init == "base":
-        init_from = BASE_MODEL
+    auto = init_from is None and not resume and train_cfg.init == "auto"
+    if init_from is None and not resume and train_cfg.init != "random":
+        init_from = base_model(BASES[0] if auto else train_cfg.init)  # auto: every base has this shape (tested)
     source = _init_source(init_from, model_config, overrides) if init_from is not None else None
     if source is not None:
         model_cfg = source.model_config
@@ -152,6 +153,13 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
         run.check_style(style_hash)
     style_img.save(out / "style.png")
     style = image_to_tensor(style_img).to(dev)
+    _say(progress, start, "loading")  # the VGG weights and the style's target features
+    vgg = VGGFeatures(train_cfg.vgg_weights or None, pool=train_cfg.vgg_pool).to(dev)
+    chosen = None
+    if auto:  # before the run seeds its generators: building the bases draws from torch's
+        name, chosen = nearest_base(style, vgg, dev)
+        init_from = base_model(name)
+        source = load_checkpoint(init_from)
 
     torch.manual_seed(train_cfg.seed)
     random.seed(train_cfg.seed)
@@ -161,8 +169,6 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     model = NCA(model_cfg).to(dev)
     if source is not None:
         model.load_state_dict(source.state_dict)  # after the seeded init, so all else matches a new run
-    _say(progress, start, "loading")  # the VGG weights and the style's target features
-    vgg = VGGFeatures(train_cfg.vgg_weights or None, pool=train_cfg.vgg_pool).to(dev)
     style_loss = StyleLoss(vgg, style, kind=train_cfg.loss, layer_weights=train_cfg.layer_weights,
                            balance=train_cfg.gram_balance)
     scaled = _scaled_losses(vgg, style_img, style_loss, train_cfg, dev)
@@ -185,8 +191,11 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     }
     # Where the weights started: the source as given and its style; a resumed run keeps its record.
     if source is not None:
-        run_meta["init_from"] = {"path": "base" if init_from == BASE_MODEL else str(init_from),
+        packaged = Path(init_from).parent == BASES_DIR and train_cfg.init != "random"
+        run_meta["init_from"] = {"path": Path(init_from).stem if packaged else str(init_from),
                                  **{k: source.meta[k] for k in ("style_name", "style_sha256") if k in source.meta}}
+        if chosen is not None:
+            run_meta["init_from"]["auto"] = chosen  # every base's balanced ratio against the style
     elif resume and "init_from" in run.resumed.meta:
         run_meta["init_from"] = run.resumed.meta["init_from"]
     style_u8 = _style_to_uint8(style)
@@ -300,9 +309,10 @@ def _init_source(init_from: str | Path, model_config: ModelConfig | None, overri
     names = [FLAGS.get(k, k) for k in clash]
     if model_config is not None and model_config != source.model_config:
         names.append("model_config")
-    if names and init_from == BASE_MODEL:
+    if names and Path(init_from).parent == BASES_DIR:
         shape = source.model_config
-        raise TrainingError(f"--init base starts from the base model ({shape.channels} channels, {shape.hidden} hidden, "
+        raise TrainingError(f"--init {Path(init_from).stem} starts from a packaged base model "
+                            f"({shape.channels} channels, {shape.hidden} hidden, "
                             f"fire rate {shape.fire_rate:g}): drop {', '.join(names)} or pass --init random")
     if names:
         raise TrainingError(f"--init-from takes the model's shape from {init_from}: drop {', '.join(names)}")

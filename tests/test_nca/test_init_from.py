@@ -7,8 +7,8 @@ import torch
 from exporter.bundle import model_json
 from exporter.pack import pack
 from nca.checkpoint import load_checkpoint
-from nca.config import DEFAULT_PRESET, PRESETS, ModelConfig
-from nca.train import BASE_MODEL, TrainingError, train
+from nca.config import BASES, DEFAULT_PRESET, PRESETS, ModelConfig, TrainConfig, from_dict
+from nca.train import TrainingError, base_model, train
 from tests.conftest import TEXTURES
 from tests.test_nca.test_cli_bad_input import assert_one_line_error
 
@@ -101,22 +101,46 @@ def test_init_from_with_resume_is_refused(source, tmp_path, nca):
         train(STYLE, tmp_path / "out", init_from=source, model_config=ModelConfig(), **FAST)
 
 
-def test_the_default_preset_starts_from_the_packaged_base_model(tmp_path):
-    assert PRESETS[DEFAULT_PRESET][1].init == "base"
+def test_the_default_preset_starts_from_a_packaged_base_model(tmp_path):
+    name = PRESETS[DEFAULT_PRESET][1].init
+    assert name in BASES
     result = train(STYLE, tmp_path / "fast", preset=DEFAULT_PRESET, should_stop=lambda: True, quiet=True,
                    compile_step=False, check_steps=(), threads=1)
-    started, base = load_checkpoint(result.checkpoint), load_checkpoint(BASE_MODEL)
+    started, base = load_checkpoint(result.checkpoint), load_checkpoint(base_model(name))
     assert started.model_config == base.model_config
-    for name, value in base.state_dict.items():
-        assert torch.equal(started.state_dict[name], value), name
-    assert started.meta["init_from"] == {"path": "base", "style_name": "leopard.png",
+    for key, value in base.state_dict.items():
+        assert torch.equal(started.state_dict[key], value), key
+    assert started.meta["init_from"] == {"path": name, "style_name": base.meta["style_name"],
                                          "style_sha256": base.meta["style_sha256"]}
-    assert base.meta["evaluation"]["verdict"] == "good"  # the packaged base grows its own texture well
+
+
+@pytest.mark.parametrize("name", BASES)
+def test_every_packaged_base_grows_its_own_texture_well(name):
+    base = load_checkpoint(base_model(name))
+    assert base.meta["evaluation"]["verdict"] == "good"
+    assert base.model_config == ModelConfig()  # the presets' shape, so --init needs no model options
+
+
+def test_auto_starts_from_the_base_whose_texture_is_nearest_the_style(tmp_path):
+    # rust.png is the bundled rust's own style: its base is nearest by a wide margin (0.21 against >= 0.8).
+    result = train(STYLE, tmp_path / "auto", preset=DEFAULT_PRESET, init="auto", should_stop=lambda: True,
+                   quiet=True, compile_step=False, check_steps=(), threads=1)
+    started, rust = load_checkpoint(result.checkpoint), load_checkpoint(base_model("rust"))
+    for key, value in rust.state_dict.items():
+        assert torch.equal(started.state_dict[key], value), key
+    record = started.meta["init_from"]
+    assert record["path"] == "rust" and set(record["auto"]) == set(BASES)
+    assert min(record["auto"], key=record["auto"].get) == "rust"
+
+
+def test_runs_from_before_the_bases_were_named_still_load():
+    assert from_dict(TrainConfig, {"init": "base"}).init == "leopard"
 
 
 def test_a_shape_the_base_model_lacks_is_refused_in_one_line_and_random_init_takes_it(tmp_path, nca):
     proc = nca("train", STYLE, "--channels", "8", "--iterations", "2", "--out", tmp_path / "out")
-    assert_one_line_error(proc, "--init base starts from the base model (12 channels, 96 hidden")
+    assert_one_line_error(proc, f"--init {PRESETS[DEFAULT_PRESET][1].init} starts from a packaged base model "
+                                "(12 channels, 96 hidden")
     assert "--init random" in proc.stderr and not (tmp_path / "out").exists()
     out = tmp_path / "random"
     train(STYLE, out, preset=DEFAULT_PRESET, init="random", channels=8, hidden=16, iterations=2, quiet=True,

@@ -61,11 +61,11 @@ def test_every_command_runs_from_another_directory(installed):
     assert "verdict:" in report
     run([nca, "export", "run", "--name", "run"], work)  # the studio's default models folder
     assert (work / "data" / "models" / "run" / "model.json").is_file()
-    # The default preset's starting weights travel in the wheel.
-    run([nca, "train", "style.png", "--preset", "tiny", "--init", "base", "--iterations", "2", "--out", "based"], work)
+    # The packaged starting weights travel in the wheel.
+    run([nca, "train", "style.png", "--preset", "tiny", "--init", "rust", "--iterations", "2", "--out", "based"], work)
     run([nca, "export", "based", "--out", "bundles"], work)
     info = json.loads((work / "bundles" / "based" / "model.json").read_text())
-    assert info["training"]["init_from"]["path"] == "base"
+    assert info["training"]["init_from"]["path"] == "rust"
 
 
 def test_the_installed_studio_and_its_docs_work_offline(installed, browser):
