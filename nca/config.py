@@ -28,7 +28,7 @@ LOSSES = ("gram", "swd")
 GRAM_BALANCES = ("none", "layer")
 VGG_POOLS = ("avg", "max")
 BASES = ("leopard", "pebbles", "rust", "gravel")  # packaged starting models: nca/bases/<name>.pt
-INITS = ("random", "auto", *BASES)
+INITS = ("random", *BASES)
 
 
 def _range_problem(name: str, value: Any, meta: dict[str, Any]) -> str | None:
@@ -95,9 +95,8 @@ class TrainConfig:
     damage_samples: int = option(0, "erase a disc in N samples of each batch (learn to repair)", flag="--damage",
                                  low=0)
     # A model that already grows a texture learns another in a fraction of the iterations (docs/quality-notes.md).
-    init: str = option("random", "starting weights: random; a packaged base model, the bundled gallery's "
-                                 f"{', '.join(BASES)} (shape: 12 channels, 96 hidden); or auto, the base whose "
-                                 "texture is nearest the style", flag="--init", choices=INITS)
+    init: str = option("random", "starting weights: random, or a packaged base model, the bundled gallery's "
+                                 f"{', '.join(BASES)} (shape: 12 channels, 96 hidden)", flag="--init", choices=INITS)
     lr: float = option(2e-3, "Adam learning rate", flag="--lr", low=0.0, low_open=True)
     lr_decay_at: tuple[int, ...] = option((2000,), "iterations at which the learning rate is multiplied by lr_decay")
     lr_decay: float = option(0.3, "factor of each learning-rate decay", low=0.0, low_open=True)
@@ -191,8 +190,8 @@ PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
 
 # One line per preset for the CLI's help and the studio's menu; timings live in docs/quality-notes.md.
 PRESET_HELP = {
-    "fast": "the CPU default: fine-tunes the base model, a texture in a few minutes without a GPU",
-    "quick": "from random weights, longer than fast: for images fast does not hold, or another model shape",
+    "fast": "the CPU default: fine-tunes a packaged base model (--init), a texture in a few minutes without a GPU",
+    "quick": "from random weights, longer than fast: for another model shape",
     "classic": "quick with twice the iterations, for images quick does not hold",
     "standard": "the Self-Organising Textures recipe on a 96 grid: for a GPU",
     "quality": "longer, on a 128 grid with larger style images: for a GPU",

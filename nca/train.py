@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from . import previews
-from .bases import BASES_DIR, base_model, nearest_base
+from .bases import BASES_DIR, base_model
 from .checkpoint import Checkpoint, CheckpointError, cpu_copy, load_checkpoint, save_checkpoint
 from .config import BASES, DEFAULT_PRESET, ModelConfig, TrainConfig
 from .config import preset as get_preset
@@ -139,9 +139,8 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     else:
         pm, pt = get_preset(preset, **overrides)
         model_cfg, train_cfg, start = model_config or pm, train_config or pt, 0
-    auto = init_from is None and not resume and train_cfg.init == "auto"
     if init_from is None and not resume and train_cfg.init != "random":
-        init_from = base_model(BASES[0] if auto else train_cfg.init)  # auto: every base has this shape (tested)
+        init_from = base_model(train_cfg.init)
     source = _init_source(init_from, model_config, overrides) if init_from is not None else None
     if source is not None:
         model_cfg = source.model_config
@@ -153,13 +152,6 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
         run.check_style(style_hash)
     style_img.save(out / "style.png")
     style = image_to_tensor(style_img).to(dev)
-    _say(progress, start, "loading")  # the VGG weights and the style's target features
-    vgg = VGGFeatures(train_cfg.vgg_weights or None, pool=train_cfg.vgg_pool).to(dev)
-    chosen = None
-    if auto:  # before the run seeds its generators: building the bases draws from torch's
-        name, chosen = nearest_base(style, vgg, dev)
-        init_from = base_model(name)
-        source = load_checkpoint(init_from)
 
     torch.manual_seed(train_cfg.seed)
     random.seed(train_cfg.seed)
@@ -169,6 +161,8 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     model = NCA(model_cfg).to(dev)
     if source is not None:
         model.load_state_dict(source.state_dict)  # after the seeded init, so all else matches a new run
+    _say(progress, start, "loading")  # the VGG weights and the style's target features
+    vgg = VGGFeatures(train_cfg.vgg_weights or None, pool=train_cfg.vgg_pool).to(dev)
     style_loss = StyleLoss(vgg, style, kind=train_cfg.loss, layer_weights=train_cfg.layer_weights,
                            balance=train_cfg.gram_balance)
     scaled = _scaled_losses(vgg, style_img, style_loss, train_cfg, dev)
@@ -191,11 +185,9 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     }
     # Where the weights started: the source as given and its style; a resumed run keeps its record.
     if source is not None:
-        packaged = Path(init_from).parent == BASES_DIR and train_cfg.init != "random"
+        packaged = Path(init_from).parent == BASES_DIR
         run_meta["init_from"] = {"path": Path(init_from).stem if packaged else str(init_from),
                                  **{k: source.meta[k] for k in ("style_name", "style_sha256") if k in source.meta}}
-        if chosen is not None:
-            run_meta["init_from"]["auto"] = chosen  # every base's balanced ratio against the style
     elif resume and "init_from" in run.resumed.meta:
         run_meta["init_from"] = run.resumed.meta["init_from"]
     style_u8 = _style_to_uint8(style)
@@ -444,4 +436,8 @@ def _finish(run: RunDir, model: NCA, selection: CheckpointSelection, vgg: VGGFea
         ratio = result.evaluation["steps"][str(last)]["style_ratio"]
         print(f"verdict: {describe(result.evaluation)} (style ratio {ratio:.4f} at step {last}; "
               f"nca evaluate {run.path} for more)", file=sys.stderr)
+        if result.evaluation["verdict"] != "good" and cfg.init in BASES:
+            # Which start suits an image is not predictable from it (docs/quality-notes.md): name the others.
+            others = ", ".join(f"--init {b}" for b in BASES if b != cfg.init)
+            print(f"another start may hold where this one did not: {others}", file=sys.stderr)
     return result

@@ -6,9 +6,10 @@ import torch
 
 from exporter.bundle import model_json
 from exporter.pack import pack
+from nca.bases import base_model
 from nca.checkpoint import load_checkpoint
 from nca.config import BASES, DEFAULT_PRESET, PRESETS, ModelConfig, TrainConfig, from_dict
-from nca.train import TrainingError, base_model, train
+from nca.train import TrainingError, train
 from tests.conftest import TEXTURES
 from tests.test_nca.test_cli_bad_input import assert_one_line_error
 
@@ -121,16 +122,13 @@ def test_every_packaged_base_grows_its_own_texture_well(name):
     assert base.model_config == ModelConfig()  # the presets' shape, so --init needs no model options
 
 
-def test_auto_starts_from_the_base_whose_texture_is_nearest_the_style(tmp_path):
-    # rust.png is the bundled rust's own style: its base is nearest by a wide margin (0.21 against >= 0.8).
-    result = train(STYLE, tmp_path / "auto", preset=DEFAULT_PRESET, init="auto", should_stop=lambda: True,
-                   quiet=True, compile_step=False, check_steps=(), threads=1)
-    started, rust = load_checkpoint(result.checkpoint), load_checkpoint(base_model("rust"))
-    for key, value in rust.state_dict.items():
-        assert torch.equal(started.state_dict[key], value), key
-    record = started.meta["init_from"]
-    assert record["path"] == "rust" and set(record["auto"]) == set(BASES)
-    assert min(record["auto"], key=record["auto"].get) == "rust"
+def test_a_run_that_is_not_good_names_the_other_starts(tmp_path, capsys):
+    # Three iterations from leopard's spots are nowhere near rust's flakes.
+    result = train(STYLE, tmp_path / "short", preset=DEFAULT_PRESET, init="leopard", iterations=3, probe_every=0,
+                   check_steps=(16, 32), quiet=False, compile_step=False, threads=1)
+    assert result.evaluation["verdict"] != "good"
+    err = capsys.readouterr().err
+    assert "another start may hold where this one did not: --init pebbles, --init rust, --init gravel" in err
 
 
 def test_runs_from_before_the_bases_were_named_still_load():
