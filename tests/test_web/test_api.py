@@ -138,12 +138,12 @@ def test_delete_trained_model(client, settings):
 # ---- jobs: creation and bad input --------------------------------------------------------------
 
 def test_create_job_queues_and_persists(client, settings):
-    r = post_job(client, {"iterations": "5", "loss": "swd"})
+    r = post_job(client, {"iterations": "5", "loss": "swd", "init": "rust"})
     assert r.status_code == 201, r.text
     job = r.json()
     assert len(job["id"]) == 32 and job["status"] == "queued" and job["queue_position"] == 1
     assert job["name"] == "test" and job["preset"] == "tiny"
-    assert job["options"] == {"iterations": 5, "loss": "swd"}
+    assert job["options"] == {"iterations": 5, "loss": "swd", "init": "rust"}
     assert job["resumable"] is False and job["preview_url"] is None
     job_dir = settings.jobs_dir / job["id"]
     assert (job_dir / "upload").read_bytes() == png_bytes()
@@ -232,6 +232,7 @@ def test_upload_limit_enforced_while_reading(tmp_path, bundled_dir):
     {"iterations": "1000001"},
     {"iterations": "many"},
     {"loss": "l2"},
+    {"init": "base"},
     {"name": "x" * 65},
     {"name": "bad\nname"},
     {"name": "tab\there"},

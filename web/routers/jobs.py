@@ -34,8 +34,9 @@ MAX_NAME = 64
 HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 # The options the page offers; their bounds, choices and help come from the config's vocabulary.
-ITERATIONS, LOSS = field_info("iterations"), field_info("loss")
+ITERATIONS, LOSS, INIT = field_info("iterations"), field_info("loss"), field_info("init")
 LossName = Literal[LOSS["choices"]]  # type: ignore[valid-type]
+InitName = Literal[INIT["choices"]]  # type: ignore[valid-type]
 
 
 def _get(manager: JobManager, job_id: str) -> JobState:
@@ -104,6 +105,7 @@ def create_job(
     preset: Annotated[PresetName, Form(description="training preset")] = DEFAULT_PRESET,
     iterations: Annotated[int | None, Form(ge=ITERATIONS["low"], description=ITERATIONS["help"])] = None,
     loss: Annotated[LossName | None, Form(description=LOSS["help"])] = None,
+    init: Annotated[InitName | None, Form(description=INIT["help"])] = None,
 ) -> dict:
     if preset not in settings.presets:
         raise HTTPException(422, f"preset {preset!r} is not offered here; choose one of {', '.join(settings.presets)}")
@@ -111,7 +113,7 @@ def create_job(
     problem = name_problem(name)
     if problem:
         raise HTTPException(422, problem)
-    options = {k: v for k, v in {"iterations": iterations, "loss": loss}.items() if v is not None}
+    options = {k: v for k, v in {"iterations": iterations, "loss": loss, "init": init}.items() if v is not None}
     try:
         _, train_cfg = get_preset(preset, **options)  # the same checks as `nca train` and nca.train()
     except ConfigError as exc:
