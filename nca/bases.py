@@ -16,3 +16,8 @@ BASES_DIR = Path(__file__).with_name("bases")
 def base_model(name: str) -> Path:
     """The packaged checkpoint `--init NAME` starts from."""
     return BASES_DIR / f"{name}.pt"
+
+
+def base_name(path: str | Path) -> str | None:
+    """The base's name when `path` is one of the packaged checkpoints, else None."""
+    return Path(path).stem if Path(path).parent == BASES_DIR else None

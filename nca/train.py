@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from . import previews
-from .bases import BASES_DIR, base_model
+from .bases import base_model, base_name
 from .checkpoint import Checkpoint, CheckpointError, cpu_copy, load_checkpoint, save_checkpoint
 from .config import BASES, DEFAULT_PRESET, ModelConfig, TrainConfig
 from .config import preset as get_preset
@@ -185,8 +185,7 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     }
     # Where the weights started: the source as given and its style; a resumed run keeps its record.
     if source is not None:
-        packaged = Path(init_from).parent == BASES_DIR
-        run_meta["init_from"] = {"path": Path(init_from).stem if packaged else str(init_from),
+        run_meta["init_from"] = {"path": base_name(init_from) or str(init_from),
                                  **{k: source.meta[k] for k in ("style_name", "style_sha256") if k in source.meta}}
     elif resume and "init_from" in run.resumed.meta:
         run_meta["init_from"] = run.resumed.meta["init_from"]
@@ -301,9 +300,9 @@ def _init_source(init_from: str | Path, model_config: ModelConfig | None, overri
     names = [FLAGS.get(k, k) for k in clash]
     if model_config is not None and model_config != source.model_config:
         names.append("model_config")
-    if names and Path(init_from).parent == BASES_DIR:
+    if names and base_name(init_from):
         shape = source.model_config
-        raise TrainingError(f"--init {Path(init_from).stem} starts from a packaged base model "
+        raise TrainingError(f"--init {base_name(init_from)} starts from a packaged base model "
                             f"({shape.channels} channels, {shape.hidden} hidden, "
                             f"fire rate {shape.fire_rate:g}): drop {', '.join(names)} or pass --init random")
     if names:

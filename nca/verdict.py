@@ -40,7 +40,8 @@ def verdict(steps: dict[int, dict[str, float]]) -> dict[str, Any]:
     at_ref = by_step[ref]
     style, scale = at_ref["style_ratio"], at_ref["scale_ratio"]
     contrast = min(by_step[n].get("contrast", 1.0) for n in counts)
-    worst_style = max(by_step[n]["style_ratio"] for n in counts)
+    worst_step = max(counts, key=lambda n: by_step[n]["style_ratio"])
+    worst_style = by_step[worst_step]["style_ratio"]
     first = by_step[counts[0]]["style_ratio"]
     later = [n for n in counts if n > ref] or counts[-1:]
     rises = {n: _rise(first, by_step[n]["style_ratio"]) for n in later if n != counts[0]}
@@ -50,9 +51,9 @@ def verdict(steps: dict[int, dict[str, float]]) -> dict[str, Any]:
     if contrast < MIN_CONTRAST:
         return {"verdict": "failed", "reasons": ["flat output: learned nothing"], "rises": rises}
     if worst_style >= 1.0:
-        worst = max(counts, key=lambda n: by_step[n]["style_ratio"])
         return {"verdict": "failed", "rises": rises, "reasons": [
-            f"learned nothing: no closer to the style than a flat image (style ratio {worst_style:.2f} at step {worst})"]}
+            f"learned nothing: no closer to the style than a flat image (style ratio {worst_style:.2f} "
+            f"at step {worst_step})"]}
     reasons = []
     if style > MAX_STYLE:
         reasons.append(f"style ratio {style:.3f} > {MAX_STYLE} at step {ref}")
