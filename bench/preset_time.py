@@ -2,8 +2,9 @@
 
 A `quick` run takes 5-30 minutes on 2 cores, too long to repeat several times per preset. So each
 preset trains a short run of its own settings several times (--iterations each, --repeats runs),
-and the full run's time is built from the measured parts: the median seconds per iteration times
-its iterations, plus its probes and its closing check, each timed once on the model it trained.
+and the full run's time is built from the measured parts: the warm-up of its first iterations
+(torch.compile), the median seconds per iteration times its iterations, plus its probes and its
+closing check, each timed once on the model it trained.
 The training bench (bench/train_speed.py) gives the day's machine speed to quote beside it.
 
     python bench/preset_time.py [--presets quick,classic] [--iterations 60] [--repeats 3]
@@ -29,6 +30,7 @@ sys.path.insert(0, str(REPO))
 from nca.checkpoint import load_checkpoint  # noqa: E402
 from nca.config import preset as get_preset  # noqa: E402
 from nca.evaluate import CHECK_SAMPLES, evaluate, style_tensor  # noqa: E402
+from nca.precision import training_dtype  # noqa: E402
 from nca.probe import probe_losses  # noqa: E402
 from nca.stepper import make_stepper  # noqa: E402
 from nca.sweep.spec import SweepError, parse_value  # noqa: E402
@@ -62,28 +64,32 @@ def parse_variant(text: str) -> tuple[str, dict]:
 def measure(name: str, iterations: int, repeats: int, threads: int, overrides: dict | None = None) -> dict:
     overrides = overrides or {}
     model_cfg, cfg = get_preset(name, **overrides)
-    per_it = []
+    per_it, warmups = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(repeats):
             run = Path(tmp) / f"r{r}"
+            # Compiled or not as the full run would be (train compiles runs of 100 iterations or more).
             train(STYLE, run, preset=name, **dict(overrides, iterations=iterations, seed=r, threads=threads, probe_every=0),
-                  check_steps=(), checkpoint_every=10**6, preview_every=10**6, quiet=True)
+                  check_steps=(), checkpoint_every=10**6, preview_every=10**6, quiet=True,
+                  compile_step=cfg.iterations >= 100)
             times = [json.loads(line)["seconds"] for line in (run / "metrics.jsonl").read_text().splitlines()]
             per_it.append(statistics.median(times[WARMUP:]))
+            warmups.append(sum(times[:WARMUP]) - WARMUP * per_it[-1])  # compilation and caches, paid once a run
         ckpt = load_checkpoint(Path(tmp) / "r0")
         model = ckpt.build_model("cpu").train()
         loss = StyleLoss(VGGFeatures(), style_tensor(ckpt), kind=cfg.loss, layer_weights=cfg.layer_weights, balance=cfg.gram_balance)
         t0 = time.perf_counter()
-        probe_losses(model, loss, cfg.grid, step=make_stepper(torch.device("cpu"), True, quiet=True))
+        probe_losses(model, loss, cfg.grid, step=make_stepper(torch.device("cpu"), True, quiet=True,
+                                                                 dtype=training_dtype(cfg.precision, torch.device("cpu"))))
         probe_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         if cfg.check_steps:  # the short runs skipped it: time the preset's own check on the model they trained
             evaluate(ckpt, steps=cfg.check_steps, samples=CHECK_SAMPLES, device="cpu")
         check_s = time.perf_counter() - t0
-    seconds = statistics.median(per_it)
-    total = cfg.iterations * seconds + probes_in(cfg) * probe_s + check_s
+    seconds, warmup_s = statistics.median(per_it), statistics.median(warmups)
+    total = warmup_s + cfg.iterations * seconds + probes_in(cfg) * probe_s + check_s
     return {"preset": name, "iterations": cfg.iterations, "s_per_it_runs": [round(t, 4) for t in per_it],
-            "s_per_it": round(seconds, 4), "probes": probes_in(cfg), "probe_s": round(probe_s, 1),
+            "s_per_it": round(seconds, 4), "warmup_s": round(warmup_s, 1), "probes": probes_in(cfg), "probe_s": round(probe_s, 1),
             "check_s": round(check_s, 1), "minutes": round(total / 60, 2), "overrides": overrides,
             "parameters": model_cfg.parameter_count}
 
@@ -109,7 +115,8 @@ def main() -> None:
     base = rows[-1]["minutes"]
     for row in rows:
         label = row["preset"] + "".join(f" {k}={v}" for k, v in row["overrides"].items())
-        print(f"{label:>10}: {row['minutes']:.1f} min ({row['iterations']} it x {row['s_per_it']:.3f} s "
+        print(f"{label:>10}: {row['minutes']:.1f} min (warm-up {row['warmup_s']:.0f} s + "
+              f"{row['iterations']} it x {row['s_per_it']:.3f} s "
               f"+ {row['probes']} probes x {row['probe_s']:.0f} s + check {row['check_s']:.0f} s), "
               f"{row['minutes'] / base:.2f} of {rows[-1]['preset']}")
 

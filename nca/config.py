@@ -29,6 +29,7 @@ GRAM_BALANCES = ("none", "layer")
 VGG_POOLS = ("avg", "max")
 BASES = ("leopard", "pebbles", "rust", "gravel")  # packaged starting models: nca/bases/<name>.pt
 INITS = ("random", *BASES)
+PRECISIONS = ("float32", "bfloat16", "auto")  # nca/precision.py says what each means on a device
 
 
 def _range_problem(name: str, value: Any, meta: dict[str, Any]) -> str | None:
@@ -129,6 +130,11 @@ class TrainConfig:
     preview_every: int = option(100, "iterations between pool previews", low=1)
     # Every run ends with a short evaluation (nca.evaluate.check) and a verdict, stored in the run and bundle.
     check_steps: tuple[int, ...] = option((500, 2000, 5000), "step counts of the closing check (() = none)")
+    # bfloat16 only where it is native: emulated, it is several times slower than float32.
+    precision: str = option("float32", "arithmetic of training's rollouts and VGG features: float32, bfloat16, "
+                                       "or auto (bfloat16 where the CPU or GPU computes it natively, about twice "
+                                       "as fast; the check and the shader always run float32)",
+                            flag="--precision", choices=PRECISIONS)
     threads: int = option(0, "torch CPU threads (0 = torch's default)", flag="--threads", low=0)
 
     def __post_init__(self) -> None:
@@ -166,7 +172,7 @@ def cli_options() -> list[tuple[str, str, dataclasses.Field]]:
 PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
     # Fine-tunes the base model, so far fewer iterations; the pool shrinks with them so states age as in quick.
     "fast": (ModelConfig(), TrainConfig(iterations=200, pool_size=64, seed_reset_every=8, probe_every=50,
-                                        init="leopard")),
+                                        init="leopard", precision="auto")),
     "quick": (ModelConfig(), TrainConfig(iterations=500, pool_size=128, seed_reset_every=8, probe_every=100)),
     "classic": (ModelConfig(), TrainConfig(iterations=1000, pool_size=128, seed_reset_every=8, probe_every=100)),
     "standard": (

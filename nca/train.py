@@ -42,6 +42,7 @@ from .progress import progress_bar
 from .rundir import FLAGS, RunDir, TrainingError
 from .runlock import LOCK_NAME, RunLockedError, run_lock
 from .selection import CheckpointSelection
+from .precision import autocast, training_dtype
 from .stepper import make_stepper
 from .verdict import describe
 from .vgg import StyleLoss, VGGFeatures
@@ -145,6 +146,7 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     if source is not None:
         model_cfg = source.model_config
     dev = pick_device(device)
+    dtype = training_dtype(train_cfg.precision, dev)
     if train_cfg.threads:
         torch.set_num_threads(train_cfg.threads)
     style_img, style_hash = load_style(style_image, train_cfg.style_size)
@@ -180,6 +182,7 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
         "style_name": Path(style_image).name if not isinstance(style_image, bytes) else "upload",
         "style_size": list(style_img.size),
         "device": dev.type,
+        "precision": str(dtype).removeprefix("torch."),
         "torch_version": str(torch.__version__),
         "parameters": model_cfg.parameter_count,
     }
@@ -215,11 +218,13 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
 
     if not quiet:
         print(f"NCA: {model_cfg.channels} channels, {model_cfg.hidden} hidden, "
-              f"{model_cfg.parameter_count} parameters; training on {dev.type}, "
+              f"{model_cfg.parameter_count} parameters; training on {dev.type} "
+              f"({run_meta['precision']}), "
               f"grid {train_cfg.grid}, style {style_img.size[0]}x{style_img.size[1]}, loss {train_cfg.loss}",
               file=sys.stderr)
 
-    step = make_stepper(dev, compile_step if compile_step is not None else (train_cfg.iterations - start >= 100), quiet)
+    step = make_stepper(dev, compile_step if compile_step is not None else (train_cfg.iterations - start >= 100), quiet,
+                       dtype)
     bar = progress_bar(train_cfg.iterations, initial=start, enabled=not quiet)
     metrics = run.open_metrics(start, resume)
     t0 = time.perf_counter()
@@ -238,7 +243,9 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
             k, k_loss = scaled[pick]
             x = _rollout(model, x, n_steps, train_cfg, step, dev_gen, scale=k)
             rgb = x[:, :3] + 0.5  # unclamped, so gradients flow; the overflow term keeps it in range
-            s_loss, o_loss = k_loss(rgb, generator=cpu_gen), _overflow(x)
+            with autocast(dev, dtype):
+                s_loss = k_loss(rgb, generator=cpu_gen)
+            o_loss = _overflow(x)
             loss = s_loss + train_cfg.overflow_weight * o_loss
             if not _learn(loss, model, optimizer):
                 _discard_step(state, optimizer, iteration, metrics)

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import GRAM_BALANCES
+from .precision import full_precision
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
@@ -127,7 +128,11 @@ class StyleLoss(nn.Module):
             self.target_feats = [f.flatten(2) for f in feats]  # 1 x C x N, for SWD
 
     def forward(self, rgb: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        feats = self.vgg(rgb)
+        feats = self.vgg(rgb)  # in bfloat16 under training's autocast; the statistics below are float32
+        with full_precision(rgb.device):
+            return self._loss([f.float() for f in feats], generator)
+
+    def _loss(self, feats: list[torch.Tensor], generator: torch.Generator | None) -> torch.Tensor:
         if self.kind == "gram":
             return self.gram_loss(feats)
         return self.swd_loss(feats, generator)
