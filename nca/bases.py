@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .checkpoint import load_checkpoint
+from .config import ModelConfig
+
 BASES_DIR = Path(__file__).with_name("bases")
 
 
@@ -21,3 +24,8 @@ def base_model(name: str) -> Path:
 def base_name(path: str | Path) -> str | None:
     """The base's name when `path` is one of the packaged checkpoints, else None."""
     return Path(path).stem if Path(path).parent == BASES_DIR else None
+
+
+def base_shape(name: str) -> ModelConfig:
+    """The model shape a run that starts from base `name` trains (it cannot change it)."""
+    return load_checkpoint(base_model(name)).model_config

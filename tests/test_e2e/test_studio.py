@@ -243,6 +243,23 @@ def test_growth_and_repair_scenario_records_a_video(studio):
     assert studio.js_errors == []
 
 
+def test_the_start_a_user_picks_reaches_the_server(studio):
+    """"Start from" is sent with the job; a packaged start for a preset of another shape is refused in the form."""
+    assert studio.eval_on_selector_all("#init option", "os => os.map(o => o.value)") == [
+        "", "random", "leopard", "pebbles", "rust", "gravel"]
+    jobs = "fetch('/api/jobs').then(r => r.json()).then(js => js.length)"
+    before = studio.evaluate(jobs)
+    studio.set_input_files("#file", str(TEXTURES / "pebbles.png"))
+    studio.select_option("#preset", "tiny")
+    studio.select_option("#init", "pebbles")
+    studio.click("#btn-train")
+    studio.wait_for_selector("#train-error:not([hidden])", timeout=30_000)
+    assert studio.inner_text("#train-error") == ("preset tiny trains another model shape than the packaged "
+                                                 "start pebbles: start it from random")
+    assert studio.evaluate(jobs) == before
+    assert studio.js_errors == []
+
+
 @pytest.mark.slow
 def test_upload_trains_streams_progress_and_runs_the_new_model(studio, server):
     studio.set_input_files("#file", str(TEXTURES / "pebbles.png"))

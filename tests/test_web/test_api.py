@@ -138,11 +138,11 @@ def test_delete_trained_model(client, settings):
 # ---- jobs: creation and bad input --------------------------------------------------------------
 
 def test_create_job_queues_and_persists(client, settings):
-    r = post_job(client, {"iterations": "5", "loss": "swd", "init": "rust"})
+    r = post_job(client, {"preset": "fast", "iterations": "5", "loss": "swd", "init": "rust"})
     assert r.status_code == 201, r.text
     job = r.json()
     assert len(job["id"]) == 32 and job["status"] == "queued" and job["queue_position"] == 1
-    assert job["name"] == "test" and job["preset"] == "tiny"
+    assert job["name"] == "test" and job["preset"] == "fast"
     assert job["options"] == {"iterations": 5, "loss": "swd", "init": "rust"}
     assert job["resumable"] is False and job["preview_url"] is None
     job_dir = settings.jobs_dir / job["id"]
@@ -241,6 +241,15 @@ def test_invalid_options_are_422(client, data, settings):
     r = post_job(client, data)
     assert r.status_code == 422, r.text
     assert not any(settings.jobs_dir.iterdir())
+
+
+def test_a_packaged_start_for_a_preset_of_another_shape_is_422(client, settings):
+    r = post_job(client, {"preset": "tiny", "init": "pebbles"})
+    assert r.status_code == 422
+    assert r.json()["detail"] == ("preset tiny trains another model shape than the packaged start pebbles: "
+                                  "start it from random")
+    assert not any(settings.jobs_dir.iterdir())
+    assert post_job(client, {"preset": "tiny", "init": "random"}).status_code == 201
 
 
 def test_preset_not_offered_by_this_server_is_422(tmp_path, bundled_dir):

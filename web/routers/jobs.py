@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Header, HTTPException, Request, Response, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 
-from nca.config import DEFAULT_PRESET, PRESETS, ConfigError, field_info
+from nca.bases import base_shape
+from nca.config import BASES, DEFAULT_PRESET, PRESETS, ConfigError, field_info
 from nca.config import preset as get_preset
 from nca.image import ImageError, load_style
 
@@ -115,9 +116,12 @@ def create_job(
         raise HTTPException(422, problem)
     options = {k: v for k, v in {"iterations": iterations, "loss": loss, "init": init}.items() if v is not None}
     try:
-        _, train_cfg = get_preset(preset, **options)  # the same checks as `nca train` and nca.train()
+        model_cfg, train_cfg = get_preset(preset, **options)  # the same checks as `nca train` and nca.train()
     except ConfigError as exc:
         raise HTTPException(422, str(exc)) from None
+    if train_cfg.init in BASES and base_shape(train_cfg.init) != model_cfg:
+        raise HTTPException(422, f"preset {preset} trains another model shape than the packaged start "
+                                 f"{train_cfg.init}: start it from random")
     if train_cfg.iterations > settings.max_iterations:
         raise HTTPException(422, f"at most {settings.max_iterations} iterations per job here, "
                                  f"asked for {train_cfg.iterations}")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from nca.config import DEFAULT_PRESET, PRESET_HELP, PRESETS
+from nca.config import DEFAULT_PRESET, INITS, PRESET_HELP, PRESETS, field_info
 
 from ..deps import AppSettings
 from ..settings import PACKAGE_DIR
@@ -29,5 +29,7 @@ def index(request: Request, settings: AppSettings):
         "presets": presets,
         "default_preset": DEFAULT_PRESET if DEFAULT_PRESET in settings.presets else settings.presets[0],
         "upload_limit": settings.upload_limit_text,
+        "inits": INITS,
+        "init_help": field_info("init")["help"],
         "preset_help": "; ".join(f"{p}: {PRESET_HELP[p]}" for p in settings.presets if p in PRESET_HELP),
     })

@@ -2,7 +2,7 @@
 // server's one-line `detail` on a non-2xx answer.
 //
 //   const models = await listModels();            // [{id, name, bundled, bundle_url, thumbnail_url, ...}]
-//   const job = await createJob(file, {name, preset, iterations});
+//   const job = await createJob(file, {name, preset, init, iterations});
 //   const stop = watchJob(job.id, {job(j) {}, progress(p) {}, preview(p) {}, live(l) {}, end() {}});  // SSE
 //   const {blob, filename} = await renderVideo(id, {size: 256, steps: 480, damage: ['circle@240:r=0.2']});
 
@@ -56,11 +56,12 @@ export async function renderVideo(id, options) {
   return { blob, filename: named ? named[1] : `video.${options.format || 'mp4'}` };
 }
 
-export function createJob(file, { name = '', preset = 'quick', iterations = null } = {}) {
+export function createJob(file, { name = '', preset = 'quick', init = '', iterations = null } = {}) {
   const form = new FormData();
   form.append('image', file, file.name || 'image');
   if (name) form.append('name', name);
   form.append('preset', preset);
+  if (init) form.append('init', init);  // '' : the preset's own start
   if (iterations) form.append('iterations', String(iterations));
   return request('POST', '/api/jobs', form);
 }

@@ -580,6 +580,7 @@ export function bindTrainForm({ onSubmit, onCancel, onResume }) {
       await onSubmit(file, {
         name: $('job-name').value.trim(),
         preset: $('preset').value,
+        init: $('init').value,
         iterations: Number($('iterations').value) || null,
       });
     } catch (err) {
