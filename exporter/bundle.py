@@ -42,8 +42,9 @@ SCHEMA_VERSION = 3  # 2: the update pass reads a field texture; graft.frag and n
 MODEL_JSON = "model.json"
 THUMBNAIL = "thumbnail.png"
 STUDIO_JSON = "studio.json"
+# init_from: the model a fine-tune started from; tries: both starts when a second one ran (nca/retry.py).
 TRAINING_KEYS = ("style_sha256", "style_name", "style_size", "iterations", "final_loss", "wall_time", "device",
-                 "selected_iteration", "init_from")  # init_from: the model a fine-tune started from
+                 "precision", "selected_iteration", "init_from", "tries")
 
 
 def model_json(ckpt: Checkpoint, packed: PackedModel, name: str) -> dict[str, Any]:

@@ -98,6 +98,10 @@ class TrainConfig:
     # A model that already grows a texture learns another in a fraction of the iterations (docs/quality-notes.md).
     init: str = option("random", "starting weights: random, or a packaged base model, the bundled gallery's "
                                  f"{', '.join(BASES)} (shape: 12 channels, 96 hidden)", flag="--init", choices=INITS)
+    # Which start suits an image cannot be told from it; a second one rescues some (docs/quality-notes.md).
+    retry_init: str = option("none", "when the closing verdict is not good, train again from this packaged start "
+                                     "and keep the better model (none: never)", flag="--retry-init",
+                             choices=("none", *BASES))
     lr: float = option(2e-3, "Adam learning rate", flag="--lr", low=0.0, low_open=True)
     lr_decay_at: tuple[int, ...] = option((2000,), "iterations at which the learning rate is multiplied by lr_decay")
     lr_decay: float = option(0.3, "factor of each learning-rate decay", low=0.0, low_open=True)
@@ -172,7 +176,7 @@ def cli_options() -> list[tuple[str, str, dataclasses.Field]]:
 PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
     # Fine-tunes the base model, so far fewer iterations; the pool shrinks with them so states age as in quick.
     "fast": (ModelConfig(), TrainConfig(iterations=200, pool_size=64, seed_reset_every=8, probe_every=50,
-                                        init="leopard", precision="auto")),
+                                        init="leopard", retry_init="pebbles", precision="auto")),
     "quick": (ModelConfig(), TrainConfig(iterations=500, pool_size=128, seed_reset_every=8, probe_every=100)),
     "classic": (ModelConfig(), TrainConfig(iterations=1000, pool_size=128, seed_reset_every=8, probe_every=100)),
     "standard": (

@@ -6,6 +6,7 @@
     style.png        the style image as training sees it
     evaluation.json  the closing check's figures and verdict
     loss.png, preview_*.png
+    tries/<start>/   a run from another start that was not kept (nca/retry.py)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .checkpoint import (
 from .config import ModelConfig, TrainConfig, cli_options
 
 EVALUATION_NAME = "evaluation.json"  # the closing check, also in checkpoint.pt's meta["evaluation"]
+METRICS_NAME = "metrics.jsonl"
 FLAGS = {name: flag for flag, name, _ in cli_options()}
 
 
@@ -41,7 +43,7 @@ class RunDir:
         self.path = path
         self.checkpoint = path / CHECKPOINT_NAME
         self.resume_file = path / RESUME_NAME
-        self.metrics = path / "metrics.jsonl"
+        self.metrics = path / METRICS_NAME
         self.resumed: Checkpoint | None = None  # checkpoint.pt as resume_settings read it
 
     def resume_settings(self, overrides: dict[str, Any]) -> tuple[ModelConfig, TrainConfig, int]:

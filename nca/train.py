@@ -22,7 +22,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +31,19 @@ import torch
 
 from . import previews
 from .bases import base_model, base_name
-from .checkpoint import Checkpoint, CheckpointError, cpu_copy, load_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointError, cpu_copy, load_checkpoint, save_checkpoint
 from .config import BASES, DEFAULT_PRESET, ModelConfig, TrainConfig
 from .config import preset as get_preset
 from .evaluate import check
 from .image import image_to_tensor, load_style, scaled_style
 from .model import NCA, fire_mask, pick_device
 from .pool import SamplePool
+from .precision import autocast, training_dtype
 from .progress import progress_bar
+from .retry import TRIES_DIR, keep_better, second_start
 from .rundir import FLAGS, RunDir, TrainingError
 from .runlock import LOCK_NAME, RunLockedError, run_lock
 from .selection import CheckpointSelection
-from .precision import autocast, training_dtype
 from .stepper import make_stepper
 from .verdict import describe
 from .vgg import StyleLoss, VGGFeatures
@@ -119,15 +120,48 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     try:
         with run_lock(out):
-            return _train(style_image, out, preset=preset, model_config=model_config, train_config=train_config,
-                          device=device, resume=resume, init_from=init_from, progress=progress,
-                          should_stop=should_stop, quiet=quiet,
-                          compile_step=compile_step, **overrides)
+            result = _train(style_image, out, preset=preset, model_config=model_config, train_config=train_config,
+                            device=device, resume=resume, init_from=init_from, progress=progress,
+                            should_stop=should_stop, quiet=quiet,
+                            compile_step=compile_step, **overrides)
+            cfg = load_checkpoint(result.checkpoint).train_config
+            start = None if init_from is not None else second_start(cfg, result.evaluation)
+            if start is not None:
+                result = _second_start(style_image, out, result, cfg, start, preset=preset, device=device,
+                                       progress=progress,
+                                       should_stop=should_stop, quiet=quiet, compile_step=compile_step)
+            tried = [cfg.init] + ([start] if start else [])
+            if not quiet and result.evaluation and result.evaluation["verdict"] != "good" and cfg.init in BASES:
+                # Which start suits an image is not predictable from it (docs/quality-notes.md): name the others.
+                others = ", ".join(f"--init {b}" for b in BASES if b not in tried)
+                print(f"another start may hold where {' and '.join(tried)} did not: {others}", file=sys.stderr)
+            return result
     except RunLockedError as exc:
         raise TrainingError(str(exc)) from None
     finally:
         if created and not any(p.name != LOCK_NAME for p in out.iterdir()):
             shutil.rmtree(out, ignore_errors=True)  # nothing was trained: leave no empty run behind
+
+
+def _second_start(style_image: str | Path | bytes, out: Path, first: RunResult, cfg: TrainConfig, start: str,
+                  **run: Any) -> RunResult:
+    """Train again from the packaged base `start` in out/tries/<start>/ and keep the better run in `out`."""
+    if not run["quiet"]:
+        print(f"training again from the {start} base: the start from {cfg.init} is {first.evaluation['verdict']}",
+              file=sys.stderr)
+    _say(run["progress"], 0, "retrying")
+    where = out / TRIES_DIR / start
+    where.mkdir(parents=True, exist_ok=True)
+    second = _train(style_image, where, model_config=None, resume=False, init_from=None,
+                    train_config=replace(cfg, init=start, retry_init="none"), **run)
+    if second.status != "finished" or second.evaluation is None:
+        return first  # cancelled: the first run stays, the second's partial run stays in tries/
+    kept = second if keep_better(out, (cfg.init, first.evaluation), (start, second.evaluation)) else first
+    if not run["quiet"]:
+        print(f"kept the start from {start if kept is second else cfg.init} "
+              f"(verdict {kept.evaluation['verdict']}); the other run is in {out / TRIES_DIR}", file=sys.stderr)
+    return replace(kept, out_dir=out, checkpoint=out / CHECKPOINT_NAME,
+                   wall_time=first.wall_time + second.wall_time)
 
 
 def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_config: ModelConfig | None,
@@ -442,8 +476,4 @@ def _finish(run: RunDir, model: NCA, selection: CheckpointSelection, vgg: VGGFea
         ratio = result.evaluation["steps"][str(last)]["style_ratio"]
         print(f"verdict: {describe(result.evaluation)} (style ratio {ratio:.4f} at step {last}; "
               f"nca evaluate {run.path} for more)", file=sys.stderr)
-        if result.evaluation["verdict"] != "good" and cfg.init in BASES:
-            # Which start suits an image is not predictable from it (docs/quality-notes.md): name the others.
-            others = ", ".join(f"--init {b}" for b in BASES if b != cfg.init)
-            print(f"another start may hold where this one did not: {others}", file=sys.stderr)
     return result

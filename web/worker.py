@@ -104,8 +104,13 @@ def _run(spec: WorkerSpec, messages, stop, log) -> None:
     left = Remaining(*preset(spec["preset"], **options), live_thumbnail_steps=live.THUMBNAIL_STEPS)
     writer = live.LiveWriter(job_dir, int(spec.get("live_every") or 0), float(spec.get("live_seconds") or 0.0))
 
+    earlier = {"done": 0, "last": 0}  # iterations of a first start before a second (nca/retry.py)
+
     def progress(info: dict[str, Any]) -> None:
         iteration = info["iteration"]
+        if info.get("phase") == "retrying":  # training starts again at iteration 0: live versions count on
+            earlier["done"] += earlier["last"]
+        earlier["last"] = iteration
         if "phase" in info:
             left.phase_started(info["phase"])
             messages.put(protocol.phase(info["phase"], left.parts(iteration, info["phase"])))
@@ -115,8 +120,9 @@ def _run(spec: WorkerSpec, messages, stop, log) -> None:
             left.iteration_done(iteration, info.get("seconds"))
             messages.put(protocol.progress(iteration, info["iterations"], info.get("loss"), info.get("it_per_s"),
                                            info.get("eta_s"), info.get("lr"), left.parts(iteration)))
-            if "snapshot" in info and not stop.is_set() and writer.due(iteration):
-                _write_live(writer, left, info["snapshot"], iteration, messages, log)
+            version = earlier["done"] + iteration
+            if "snapshot" in info and not stop.is_set() and writer.due(version):
+                _write_live(writer, left, info["snapshot"], version, messages, log)
     done = run_progress(run_dir) if resume else None
     if done is not None and done[0] >= (options.get("iterations") or done[1]):
         # The run finished (its worker died before exporting, or an earlier server lost track): export it.

@@ -1,5 +1,6 @@
 """`nca train --init-from`: a new run that starts from another model's weights and shape."""
 
+import json
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ from nca.bases import base_model
 from nca.checkpoint import load_checkpoint
 from nca.config import BASES, DEFAULT_PRESET, PRESETS, ModelConfig, TrainConfig, from_dict
 from nca.train import TrainingError, train
+from nca.verdict import VERDICTS
 from tests.conftest import TEXTURES
 from tests.test_nca.test_cli_bad_input import assert_one_line_error
 
@@ -122,13 +124,42 @@ def test_every_packaged_base_grows_its_own_texture_well(name):
     assert base.model_config == ModelConfig()  # the presets' shape, so --init needs no model options
 
 
-def test_a_run_that_is_not_good_names_the_other_starts(tmp_path, capsys):
-    # Three iterations from leopard's spots are nowhere near rust's flakes.
-    result = train(STYLE, tmp_path / "short", preset=DEFAULT_PRESET, init="leopard", iterations=3, probe_every=0,
-                   check_steps=(16, 32), quiet=False, compile_step=False, threads=1)
-    assert result.evaluation["verdict"] != "good"
+SHORT = dict(preset=DEFAULT_PRESET, init="leopard", iterations=3, probe_every=0, check_steps=(16, 32), quiet=False,
+             compile_step=False, threads=1)
+
+
+def test_a_run_that_is_not_good_trains_again_from_the_second_start_and_keeps_the_better(tmp_path, capsys):
+    # Three iterations from leopard's spots or pebbles' beans are nowhere near rust's flakes.
+    out = tmp_path / "short"
+    result = train(STYLE, out, **SHORT)
     err = capsys.readouterr().err
-    assert "another start may hold where this one did not: --init pebbles, --init rust, --init gravel" in err
+    assert "training again from the pebbles base: the start from leopard is" in err
+    kept = load_checkpoint(out)
+    tries = kept.meta["tries"]
+    assert [t["init"] for t in tries] == ["leopard", "pebbles"]
+    kept_init = kept.meta["init_from"]["path"]
+    other_init = ({"leopard", "pebbles"} - {kept_init}).pop()
+    by_init = {t["init"]: t for t in tries}
+    ranks = {i: (VERDICTS.index(t["verdict"]), t["worst_style_ratio"]) for i, t in by_init.items()}
+    assert ranks[kept_init] <= ranks[other_init]
+    assert result.checkpoint == out / "checkpoint.pt" and result.evaluation == kept.meta["evaluation"]
+    assert by_init[kept_init]["verdict"] == json.loads((out / "evaluation.json").read_text())["verdict"]
+    # The run that was not kept is whole, in tries/<its start>/, and says where it started.
+    other = out / "tries" / other_init
+    assert {p.name for p in other.iterdir()} >= {"checkpoint.pt", "resume.pt", "metrics.jsonl", "evaluation.json",
+                                                "style.png", "preview_rollout.png"}
+    assert load_checkpoint(other).meta["init_from"]["path"] == other_init
+    assert sorted(p.name for p in (out / "tries").iterdir()) == [other_init]
+    if result.evaluation["verdict"] != "good":
+        assert "another start may hold where leopard and pebbles did not: --init rust, --init gravel" in err
+
+
+def test_without_a_second_start_the_run_names_the_other_starts(tmp_path, capsys):
+    result = train(STYLE, tmp_path / "once", retry_init="none", **SHORT)
+    assert result.evaluation["verdict"] != "good"
+    assert not (tmp_path / "once" / "tries").exists() and "tries" not in load_checkpoint(result.checkpoint).meta
+    err = capsys.readouterr().err
+    assert "another start may hold where leopard did not: --init pebbles, --init rust, --init gravel" in err
 
 
 def test_runs_from_before_the_bases_were_named_still_load():

@@ -33,7 +33,7 @@ def test_a_bfloat16_step_is_close_to_the_float32_step_and_keeps_the_state_float3
         low = make_stepper(CPU, False, True, torch.bfloat16)(x, mask, kernel, model.b1, model.w2)
     assert low.dtype == torch.float32
     error = float((low - exact).norm() / (exact - x).norm())  # relative to the update, not the state
-    assert 0 < error < 0.05, error
+    assert 0 < error < 0.08, error  # 0.043 measured on this model
 
 
 def test_the_style_loss_under_bfloat16_is_float32_close_and_differentiable():

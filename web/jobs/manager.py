@@ -153,9 +153,11 @@ class JobManager:
     def preview_path(self, job_id: str) -> Path | None:
         if not valid_job_id(job_id) or self.get(job_id) is None:
             return None
-        # Pool samples during training; at the end, the style beside a long rollout.
+        # Pool samples during training (a second start's in run/tries/<start>/); at the end, the style
+        # beside a long rollout of the model kept (nca/retry.py makes it the newest).
         run = self.jobs_dir / job_id / "run"
-        found = [p for p in (run / "preview_pool.png", run / "preview_rollout.png") if p.is_file()]
+        found = [p for d in (run, *run.glob("tries/*")) for p in (d / "preview_pool.png", d / "preview_rollout.png")
+                 if p.is_file()]
         return max(found, key=lambda p: p.stat().st_mtime_ns) if found else None
 
     def style_path(self, job_id: str) -> Path | None:

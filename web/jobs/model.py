@@ -18,9 +18,11 @@ STATUSES = (QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, INTERRUPTED)
 ACTIVE = (QUEUED, RUNNING)
 TERMINAL = (FINISHED, FAILED, CANCELLED, INTERRUPTED)
 RESUMABLE = (CANCELLED, INTERRUPTED, FAILED)
-# What a running job is doing, in order; None once it is not running. "cancelling": asked to stop,
+# What a running job is doing, in order; None once it is not running. "retrying": the verdict was not
+# good and training starts again from a second base (nca/retry.py). "cancelling": asked to stop,
 # the worker has not yet (it stops between iterations; a probe or the closing check runs on first).
-PHASES = ("starting", "loading", "compiling", "training", "probing", "evaluating", "exporting", "cancelling")
+PHASES = ("starting", "loading", "compiling", "training", "probing", "evaluating", "retrying", "exporting",
+          "cancelling")
 CANCELLING = "cancelling"
 INTERRUPTED_ERROR = "the server stopped while this job was running; resume it to continue"
 

@@ -37,7 +37,7 @@ VGG_FLOPS = 2 * 9 * (3 * 64 + 64 * 64 + (64 * 128 + 128 * 128) / 4 + (128 * 256 
 COMPILE_GUESS_S = 20.0  # compiling the check's step when training did not compile (so measured nothing)
 EXPORT_BASE_S = 1.0  # packing, rendering and writing a bundle, before any export was measured
 EXIT_S = 1.0  # the worker process ending (torch's teardown) before the job is finished
-TRAINING_PHASES = ("starting", "loading", "compiling", "training", "probing")
+TRAINING_PHASES = ("starting", "loading", "compiling", "training", "probing", "retrying")
 SMOOTHING = 0.2  # weight of the newest iteration in the running mean of seconds per iteration
 
 

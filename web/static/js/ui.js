@@ -627,7 +627,7 @@ export function renderJobCard(job) {
 // What a running job is doing, in the words of its status badge (web/jobs/model.py PHASES).
 const PHASE_LABELS = {
   starting: 'starting', loading: 'loading VGG', compiling: 'compiling', training: 'training', probing: 'probing',
-  evaluating: 'evaluating', exporting: 'exporting', cancelling: 'cancelling\u2026',
+  evaluating: 'evaluating', retrying: 'second start', exporting: 'exporting', cancelling: 'cancelling\u2026',
 };
 // The phases the remaining time counts, as its breakdown names them (web/jobs/remaining.py).
 const PART_LABELS = { training: 'training', probing: 'probes', evaluating: 'closing check', exporting: 'export' };
