@@ -90,7 +90,10 @@ def measure(name: str, iterations: int, repeats: int, threads: int, overrides: d
     total = warmup_s + cfg.iterations * seconds + probes_in(cfg) * probe_s + check_s
     return {"preset": name, "iterations": cfg.iterations, "s_per_it_runs": [round(t, 4) for t in per_it],
             "s_per_it": round(seconds, 4), "warmup_s": round(warmup_s, 1), "probes": probes_in(cfg), "probe_s": round(probe_s, 1),
-            "check_s": round(check_s, 1), "minutes": round(total / 60, 2), "overrides": overrides,
+            "check_s": round(check_s, 1), "minutes": round(total / 60, 2),
+            # When the verdict is not good, a second start (nca/retry.py) trains and checks as much again.
+            "with_second_start_minutes": round(2 * total / 60, 2) if cfg.retry_init not in ("none", cfg.init) else None,
+            "overrides": overrides,
             "parameters": model_cfg.parameter_count}
 
 
@@ -118,7 +121,9 @@ def main() -> None:
         print(f"{label:>10}: {row['minutes']:.1f} min (warm-up {row['warmup_s']:.0f} s + "
               f"{row['iterations']} it x {row['s_per_it']:.3f} s "
               f"+ {row['probes']} probes x {row['probe_s']:.0f} s + check {row['check_s']:.0f} s), "
-              f"{row['minutes'] / base:.2f} of {rows[-1]['preset']}")
+              f"{row['minutes'] / base:.2f} of {rows[-1]['preset']}"
+              + (f"; {row['with_second_start_minutes']:.1f} min when a second start runs"
+                 if row["with_second_start_minutes"] else ""))
 
 
 if __name__ == "__main__":

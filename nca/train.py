@@ -152,8 +152,13 @@ def _second_start(style_image: str | Path | bytes, out: Path, first: RunResult, 
     _say(run["progress"], 0, "retrying")
     where = out / TRIES_DIR / start
     where.mkdir(parents=True, exist_ok=True)
-    second = _train(style_image, where, model_config=None, resume=False, init_from=None,
-                    train_config=replace(cfg, init=start, retry_init="none"), **run)
+    try:
+        second = _train(style_image, where, model_config=None, resume=False, init_from=None,
+                        train_config=replace(cfg, init=start, retry_init="none"), **run)
+    except TrainingError as exc:  # the first run is whole: hand it on rather than lose it to the second's failure
+        if not run["quiet"]:
+            print(f"the second start failed ({exc}); keeping the start from {cfg.init}", file=sys.stderr)
+        return first
     if second.status != "finished" or second.evaluation is None:
         return first  # cancelled: the first run stays, the second's partial run stays in tries/
     kept = second if keep_better(out, (cfg.init, first.evaluation), (start, second.evaluation)) else first
