@@ -32,6 +32,7 @@ from nca.config import preset as get_preset  # noqa: E402
 from nca.evaluate import CHECK_SAMPLES, evaluate, style_tensor  # noqa: E402
 from nca.precision import training_dtype  # noqa: E402
 from nca.probe import probe_losses  # noqa: E402
+from nca.retry import retries  # noqa: E402
 from nca.stepper import make_stepper  # noqa: E402
 from nca.sweep.spec import SweepError, parse_value  # noqa: E402
 from nca.train import train  # noqa: E402
@@ -92,7 +93,7 @@ def measure(name: str, iterations: int, repeats: int, threads: int, overrides: d
             "s_per_it": round(seconds, 4), "warmup_s": round(warmup_s, 1), "probes": probes_in(cfg), "probe_s": round(probe_s, 1),
             "check_s": round(check_s, 1), "minutes": round(total / 60, 2),
             # When the verdict is not good, a second start (nca/retry.py) trains and checks as much again.
-            "with_second_start_minutes": round(2 * total / 60, 2) if cfg.retry_init not in ("none", cfg.init) else None,
+            "with_second_start_minutes": round(2 * total / 60, 2) if retries(cfg) else None,
             "overrides": overrides,
             "parameters": model_cfg.parameter_count}
 

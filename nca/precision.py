@@ -15,8 +15,8 @@ import torch
 def native_bfloat16(device: torch.device) -> bool:
     """True where bfloat16 convolutions run faster than float32: AMX or AVX512-BF16 CPUs, bf16 GPUs.
     Elsewhere PyTorch emulates them, several times slower."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+    if device.type == "cuda":  # Ampere and later; is_bf16_supported() also counts emulation on older cards
+        return torch.cuda.get_device_capability(device)[0] >= 8
     if device.type == "cpu":
         probes = [getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
         return any(probe is not None and probe() for probe in probes)
@@ -37,8 +37,9 @@ def autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractCon
     return torch.autocast(device.type, dtype=dtype)
 
 
-def full_precision(device: torch.device) -> contextlib.AbstractContextManager:
-    """Leave an enclosing autocast for the block (Gram matrices and losses stay float32)."""
-    if not torch.is_autocast_enabled(device.type):
+def full_precision(features: torch.Tensor) -> contextlib.AbstractContextManager:
+    """Leave an enclosing autocast for the block when `features` came out of one in lower precision
+    (Gram matrices and losses stay float32)."""
+    if features.dtype == torch.float32:
         return contextlib.nullcontext()
-    return torch.autocast(device.type, enabled=False)
+    return torch.autocast(features.device.type, enabled=False)

@@ -23,9 +23,14 @@ RUN_FILES = (CHECKPOINT_NAME, RESUME_NAME, METRICS_NAME, EVALUATION_NAME, "loss.
              "preview_rollout.png")
 
 
+def retries(cfg: TrainConfig) -> bool:
+    """Whether a run of `cfg` trains again from another start when its verdict is not good."""
+    return cfg.retry_init not in ("none", cfg.init)
+
+
 def second_start(cfg: TrainConfig, evaluation: dict[str, Any] | None) -> str | None:
     """The base to train from next, or None: only after a finished check whose verdict is not good."""
-    if evaluation is None or evaluation["verdict"] == "good" or cfg.retry_init in ("none", cfg.init):
+    if evaluation is None or evaluation["verdict"] == "good" or not retries(cfg):
         return None
     return cfg.retry_init
 
@@ -58,6 +63,11 @@ def keep_better(out: Path, first: tuple[str, dict[str, Any]], second: tuple[str,
                 os.replace(second_dir / name, out / name)
         shutil.rmtree(second_dir)
     update_meta(out / CHECKPOINT_NAME, tries=[summary(*first), summary(*second)])
-    if (out / "preview_rollout.png").exists():
-        os.utime(out / "preview_rollout.png")  # the newest preview is the kept model's (the studio shows the newest)
+    newest_preview(out)
     return swap
+
+
+def newest_preview(out: Path) -> None:
+    """Make the run's own rollout preview the newest file of its kind: the studio shows the newest."""
+    if (out / "preview_rollout.png").exists():
+        os.utime(out / "preview_rollout.png")

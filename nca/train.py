@@ -40,7 +40,7 @@ from .model import NCA, fire_mask, pick_device
 from .pool import SamplePool
 from .precision import autocast, training_dtype
 from .progress import progress_bar
-from .retry import TRIES_DIR, keep_better, second_start
+from .retry import TRIES_DIR, keep_better, newest_preview, second_start
 from .rundir import FLAGS, RunDir, TrainingError
 from .runlock import LOCK_NAME, RunLockedError, run_lock
 from .selection import CheckpointSelection
@@ -125,22 +125,29 @@ def train(
                             should_stop=should_stop, quiet=quiet,
                             compile_step=compile_step, **overrides)
             cfg = load_checkpoint(result.checkpoint).train_config
-            start = None if init_from is not None else second_start(cfg, result.evaluation)
-            if start is not None:
+            start = second_start(cfg, result.evaluation)
+            if start is not None and not (should_stop is not None and should_stop()):
                 result = _second_start(style_image, out, result, cfg, start, preset=preset, device=device,
                                        progress=progress,
                                        should_stop=should_stop, quiet=quiet, compile_step=compile_step)
-            tried = [cfg.init] + ([start] if start else [])
-            if not quiet and result.evaluation and result.evaluation["verdict"] != "good" and cfg.init in BASES:
-                # Which start suits an image is not predictable from it (docs/quality-notes.md): name the others.
-                others = ", ".join(f"--init {b}" for b in BASES if b not in tried)
-                print(f"another start may hold where {' and '.join(tried)} did not: {others}", file=sys.stderr)
+            if not quiet:
+                _name_other_starts(result)
             return result
     except RunLockedError as exc:
         raise TrainingError(str(exc)) from None
     finally:
         if created and not any(p.name != LOCK_NAME for p in out.iterdir()):
             shutil.rmtree(out, ignore_errors=True)  # nothing was trained: leave no empty run behind
+
+
+def _name_other_starts(result: RunResult) -> None:
+    """After a verdict that is not good from a packaged start, the starts not tried yet."""
+    meta = load_checkpoint(result.checkpoint).meta
+    tried = [t["init"] for t in meta.get("tries", [])] or [meta.get("init_from", {}).get("path")]
+    if result.evaluation and result.evaluation["verdict"] != "good" and tried[0] in BASES:
+        # Which start suits an image is not predictable from it (docs/quality-notes.md): name the others.
+        others = ", ".join(f"--init {b}" for b in BASES if b not in tried)
+        print(f"another start may hold where {' and '.join(tried)} did not: {others}", file=sys.stderr)
 
 
 def _second_start(style_image: str | Path | bytes, out: Path, first: RunResult, cfg: TrainConfig, start: str,
@@ -151,15 +158,19 @@ def _second_start(style_image: str | Path | bytes, out: Path, first: RunResult, 
               file=sys.stderr)
     _say(run["progress"], 0, "retrying")
     where = out / TRIES_DIR / start
-    where.mkdir(parents=True, exist_ok=True)
+    if where.exists():
+        shutil.rmtree(where)  # an earlier second start's leftovers
+    where.mkdir(parents=True)
     try:
         second = _train(style_image, where, model_config=None, resume=False, init_from=None,
                         train_config=replace(cfg, init=start, retry_init="none"), **run)
-    except TrainingError as exc:  # the first run is whole: hand it on rather than lose it to the second's failure
+    except Exception as exc:  # noqa: BLE001 - the first run is whole: hand it on rather than lose the job to the second
         if not run["quiet"]:
             print(f"the second start failed ({exc}); keeping the start from {cfg.init}", file=sys.stderr)
+        newest_preview(out)
         return first
     if second.status != "finished" or second.evaluation is None:
+        newest_preview(out)
         return first  # cancelled: the first run stays, the second's partial run stays in tries/
     kept = second if keep_better(out, (cfg.init, first.evaluation), (start, second.evaluation)) else first
     if not run["quiet"]:
@@ -179,6 +190,8 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     else:
         pm, pt = get_preset(preset, **overrides)
         model_cfg, train_cfg, start = model_config or pm, train_config or pt, 0
+    if init_from is not None and not resume:  # the user's own start: a packaged second one would not compare
+        train_cfg = replace(train_cfg, retry_init="none")
     if init_from is None and not resume and train_cfg.init != "random":
         init_from = base_model(train_cfg.init)
     source = _init_source(init_from, model_config, overrides) if init_from is not None else None

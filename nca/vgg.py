@@ -129,7 +129,7 @@ class StyleLoss(nn.Module):
 
     def forward(self, rgb: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         feats = self.vgg(rgb)  # in bfloat16 under training's autocast; the statistics below are float32
-        with full_precision(rgb.device):
+        with full_precision(feats[0]):
             return self._loss([f.float() for f in feats], generator)
 
     def _loss(self, feats: list[torch.Tensor], generator: torch.Generator | None) -> torch.Tensor:

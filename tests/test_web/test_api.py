@@ -339,3 +339,21 @@ def test_unreadable_job_dirs_are_skipped(settings):
     (settings.jobs_dir / "not-a-job").mkdir()
     manager = JobManager(settings)
     assert manager.list() == []
+
+
+def test_a_second_start_shows_in_the_job_until_it_ends(settings):
+    """The worker's messages as web/worker.py sends them around a second start (nca/retry.py)."""
+    from web.jobs import protocol
+
+    manager = JobManager(settings)
+    job = manager._jobs[manager.submit(png_bytes(), "two starts", "fast", {}).id]  # the one the worker's loop updates
+    manager._handle(job, protocol.started(False))
+    manager._handle(job, protocol.progress(200, 200, 0.1, 2.0, 0.0, 0.002, {}))
+    manager._handle(job, protocol.phase("evaluating"))
+    assert job.start == 1
+    manager._handle(job, protocol.phase("retrying"))
+    manager._handle(job, protocol.progress(1, 200, 0.2, 2.0, 99.0, 0.002, {}))
+    assert (job.start, job.phase, job.iteration) == (2, "training", 1)
+    assert manager.get(job.id).to_dict()["start"] == 2
+    manager._handle(job, protocol.started(True))  # a resumed job begins with its first start's run
+    assert job.start == 1

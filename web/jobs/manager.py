@@ -329,6 +329,7 @@ class JobManager:
             cancelling = job.id in self._cancel_requested  # "cancelling" stays until the job ends
             if kind == "started":
                 job.phase = CANCELLING if cancelling else "loading"
+                job.start = 1
                 self._changed(job)
             elif kind == "progress":
                 job.iteration = message["iteration"]
@@ -349,6 +350,8 @@ class JobManager:
                     "url": f"/api/jobs/{job.id}/preview.png?i={message['iteration']}"})
             elif kind == "phase":
                 job.phase = CANCELLING if cancelling else message["phase"]
+                if message["phase"] == "retrying":
+                    job.start = 2
                 job.remaining = {} if cancelling else message.get("remaining") or {}
                 self._changed(job)
             elif kind == "live":

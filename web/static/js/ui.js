@@ -611,7 +611,8 @@ export function renderJobCard(job) {
   const label = job.status === 'running' && job.phase ? PHASE_LABELS[job.phase] || job.phase
     : job.status === 'queued' && job.queue_position ? `queued #${job.queue_position}` : job.status;
   const learnedNothing = jobState(job) !== job.status;
-  status.textContent = learnedNothing ? 'failed: learned nothing' : label;
+  const second = job.status === 'running' && job.start > 1 && job.phase !== 'retrying' ? ' \u00b7 second start' : '';
+  status.textContent = learnedNothing ? 'failed: learned nothing' : label + second;
   status.className = `status ${jobState(job)}${job.phase === 'cancelling' ? ' cancelling' : ''}`;
   status.dataset.phase = job.phase || '';
   renderProgress(job);
@@ -677,7 +678,8 @@ export function renderLive(live, job) {
   const shown = !!(live && job && live.jobId === job.id);
   note.hidden = !shown;
   note.parentElement.hidden = !shown && !(job && ['queued', 'running'].includes(job.status));
-  note.textContent = shown ? `on the canvas: iteration ${live.iteration}${job.iterations ? ` of ${job.iterations}` : ''}` : '';
+  note.textContent = shown ? `on the canvas: iteration ${startIteration(job, live.iteration)}`
+    + `${job.iterations ? ` of ${job.iterations}` : ''}` : '';
   const item = job && document.querySelector(`#jobs-list li[data-job-id="${job.id}"] .jiter`);
   if (item) item.textContent = jobIteration(job, live);
 }
@@ -687,14 +689,20 @@ export function showLiveModel(job, iteration, nca) {
   if ($('view').options.length !== nca.channels + 1) setChannelOptions(nca.channels);
   markActive(null);
   $('now-playing').replaceChildren('Training ', el('b', {}, job.name),
-    ` \u00b7 live weights of iteration ${iteration}${job.iterations ? `/${job.iterations}` : ''}`
+    ` \u00b7 live weights of iteration ${startIteration(job, iteration)}${job.iterations ? `/${job.iterations}` : ''}`
     + ` \u00b7 ${nca.channels} channels`);
+}
+
+// A live version's iteration within its start: a second start's versions count on from the first's.
+function startIteration(job, version) {
+  const before = (job.start || 1) > 1 && job.iterations ? (job.start - 1) * job.iterations : 0;
+  return version > before ? version - before : version;
 }
 
 // "it 120/500" for a running job (plus "live" when its weights are on the canvas), else nothing.
 function jobIteration(job, live) {
   if (!['running', 'queued'].includes(job.status) || !job.iteration) return '';
-  const onCanvas = live && live.jobId === job.id ? ` \u00b7 live ${live.iteration}` : '';
+  const onCanvas = live && live.jobId === job.id ? ` \u00b7 live ${startIteration(job, live.iteration)}` : '';
   return `it ${job.iteration}${job.iterations ? `/${job.iterations}` : ''}${onCanvas}`;
 }
 
