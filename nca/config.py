@@ -25,7 +25,7 @@ def option(default: Any, help: str, *, flag: str | None = None, choices: tuple[s
 
 
 LOSSES = ("gram", "swd")
-GRAM_BALANCES = ("none", "layer")
+GRAM_BALANCES = ("none", "layer", "bars")
 VGG_POOLS = ("avg", "max")
 BASES = ("leopard", "pebbles", "rust", "gravel")  # packaged starting models: nca/bases/<name>.pt
 INITS = ("random", *BASES)
@@ -110,7 +110,8 @@ class TrainConfig:
     layer_weights: tuple[float, ...] = option((1.0, 1.0, 1.0, 1.0, 1.0), "weights of relu1_1 .. relu5_1 in the loss")
     # The plain sum lets shallow layers (colour, fine detail) dominate; it grew the stabler textures.
     gram_balance: str = option("none", "layer: every VGG layer weighs the same; none: the plain Gram sum "
-                                       "(relu1_1, colour and fine detail, dominates)",
+                                       "(relu1_1, colour and fine detail, dominates); bars: both, each as far "
+                                       "from a flat image as the closing verdict's bar allows",
                                flag="--gram-balance", choices=GRAM_BALANCES)
     overflow_weight: float = option(1e4, "weight of the penalty on states outside [-1, 1]", low=0.0)
     style_size: int = option(128, "longest side of the style image in pixels (sets the feature size)",

@@ -34,7 +34,7 @@ from .model import NCA, fire_mask, pick_device, to_rgb
 from .previews import image_grid
 from .stepper import make_stepper
 from .verdict import describe, verdict
-from .vgg import StyleLoss, VGGFeatures
+from .vgg import StyleLoss, VGGFeatures, flat_image
 
 CHECK_SAMPLES = 4  # rollouts of the short check every training ends with (steps: TrainConfig.check_steps)
 CHUNK = 2  # samples stepped per call: small batches stay in the CPU caches (bench/ measured the gain)
@@ -63,10 +63,6 @@ def spectrum_centroid(rgb: torch.Tensor) -> float:
     return float((radius * power).sum() / total)
 
 
-def flat_like(img: torch.Tensor) -> torch.Tensor:
-    return img.mean(dim=(2, 3), keepdim=True).expand_as(img).contiguous()
-
-
 def contrast(rgb: torch.Tensor) -> float:
     """Mean spatial standard deviation of the colour channels."""
     return float(rgb.std(dim=(2, 3)).mean())
@@ -90,7 +86,7 @@ class Figures:
     def __init__(self, target: torch.Tensor, vgg: VGGFeatures):
         self.vgg = vgg
         self.loss = StyleLoss(vgg, target, kind="gram")
-        flat_feats = vgg(flat_like(target))
+        flat_feats = vgg(flat_image(target))
         self.flat_loss = float(self.loss.raw_gram_loss(flat_feats))
         self.flat_balanced = float(self.loss.gram_loss(flat_feats))
         self.centroid = spectrum_centroid(target.cpu())

@@ -17,6 +17,7 @@ from torch import nn
 
 from .config import GRAM_BALANCES
 from .precision import full_precision
+from .verdict import MAX_BALANCED, MAX_STYLE
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
@@ -88,6 +89,11 @@ class VGGFeatures(nn.Module):
         return feats
 
 
+def flat_image(rgb: torch.Tensor) -> torch.Tensor:
+    """Every pixel the image's mean colour: the reference "learned nothing" image of the style ratios."""
+    return rgb.mean(dim=(2, 3), keepdim=True).expand_as(rgb).contiguous()
+
+
 def gram(f: torch.Tensor) -> torch.Tensor:
     """B x C x H x W -> B x C x C, normalised by H*W."""
     b, c, h, w = f.shape
@@ -102,7 +108,9 @@ class StyleLoss(nn.Module):
     differ by ~700x between relu1_1 and relu5_1 in this network. balance="none" keeps that
     (the textbook loss: shallow layers, i.e. colour and fine detail, dominate) and divides the
     sum by one constant; balance="layer" divides each layer's term by the mean square of the
-    target's Gram at that layer, so the deep layers (large-scale structure) count as much.
+    target's Gram at that layer, so the deep layers (large-scale structure) count as much;
+    balance="bars" adds both, each relative to a flat image of the target's mean colour and
+    weighed by the verdict's bar on it: what the closing check judges, colour and large shapes.
     kind="swd": sliced Wasserstein: project features on random directions, sort, compare;
     matches the whole feature distribution, not just its second moments (better colours).
     """
@@ -123,6 +131,13 @@ class StyleLoss(nn.Module):
             sizes = [g.square().mean().item() for g in self.target_grams]
             if balance == "layer":
                 self.gram_scales = [1.0 / (m + 1e-8) for m in sizes]
+            elif balance == "bars":  # plain ratio / MAX_STYLE + balanced ratio / MAX_BALANCED, times MAX_STYLE
+                flat = [(gram(f) - tg).square().mean().item()
+                        for f, tg in zip(vgg(flat_image(target_rgb)), self.target_grams, strict=True)]
+                plain_flat = sum(flat) + 1e-8
+                balanced_flat = sum(d / (m + 1e-8) for d, m in zip(flat, sizes, strict=True)) + 1e-8
+                self.gram_scales = [1.0 / plain_flat + (MAX_STYLE / MAX_BALANCED) / (balanced_flat * (m + 1e-8))
+                                    for m in sizes]
             else:  # one scale for all layers: the plain Gram sum, brought to O(1) so the overflow weight keeps its meaning
                 self.gram_scales = [1.0 / (sum(sizes) + 1e-8)] * len(sizes)
             self.target_feats = [f.flatten(2) for f in feats]  # 1 x C x N, for SWD

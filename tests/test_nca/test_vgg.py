@@ -2,7 +2,9 @@ import pytest
 import torch
 
 from nca.image import image_to_tensor, load_style
-from nca.vgg import STYLE_LAYERS, StyleLoss, VGGFeatures, WeightsError, default_weights_path
+from nca.evaluate import Figures
+from nca.verdict import MAX_BALANCED, MAX_STYLE
+from nca.vgg import STYLE_LAYERS, StyleLoss, VGGFeatures, WeightsError, default_weights_path, flat_image
 from tests.conftest import TEXTURES
 
 
@@ -58,6 +60,21 @@ def test_gram_balances(vgg):
     assert layered.gram_scales[0] != layered.gram_scales[4]
     with pytest.raises(ValueError, match="balance"):
         StyleLoss(vgg, target, balance="both")
+
+
+def test_bars_balance_weighs_the_verdicts_two_ratios(vgg):
+    """"bars" is what the closing check judges: the style ratio plus the balanced ratio times
+    MAX_STYLE / MAX_BALANCED, so a flat image scores 1 + 0.05 / 0.35 and the style itself 0."""
+    gen = torch.Generator().manual_seed(0)
+    target = torch.rand(1, 3, 64, 64, generator=gen)
+    bars = StyleLoss(vgg, target, balance="bars")
+    flat = flat_image(target)
+    assert float(bars(flat)) == pytest.approx(1 + MAX_STYLE / MAX_BALANCED, rel=1e-4)
+    assert float(bars(target)) == pytest.approx(0.0, abs=1e-6)
+    image = torch.rand(2, 3, 64, 64, generator=gen) * 0.5 + 0.25
+    figures = Figures(target, vgg)(image)
+    expected = figures["style_ratio"] + MAX_STYLE / MAX_BALANCED * figures["balanced_ratio"]
+    assert float(bars(image)) == pytest.approx(expected, rel=1e-3)
 
 
 def test_max_pool_variant_differs(vgg):
