@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from nca.image import image_to_tensor, load_style
 from nca.evaluate import Figures
+from nca.image import image_to_tensor, load_style
 from nca.verdict import MAX_BALANCED, MAX_STYLE
 from nca.vgg import STYLE_LAYERS, StyleLoss, VGGFeatures, WeightsError, default_weights_path, flat_image
 from tests.conftest import TEXTURES
