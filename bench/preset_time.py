@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -32,7 +33,7 @@ from nca.config import preset as get_preset  # noqa: E402
 from nca.evaluate import CHECK_SAMPLES, evaluate, style_tensor  # noqa: E402
 from nca.precision import training_dtype  # noqa: E402
 from nca.probe import probe_losses  # noqa: E402
-from nca.retry import retries  # noqa: E402
+from nca.retry import LONGER, retries  # noqa: E402
 from nca.stepper import make_stepper  # noqa: E402
 from nca.sweep.spec import SweepError, parse_value  # noqa: E402
 from nca.train import train  # noqa: E402
@@ -42,12 +43,24 @@ STYLE = REPO / "gallery" / "styles" / "leopard.png"
 WARMUP = 5  # iterations dropped from each run (compilation, caches)
 
 
-def probes_in(cfg) -> int:
+def probes_in(cfg, after: int = 0) -> int:
+    """Probes a run of `cfg` takes after iteration `after`."""
     if not cfg.probe_every:
         return 0
     start = math.ceil(cfg.probe_from * cfg.iterations)
     due = {i for i in range(start, cfg.iterations + 1) if i % cfg.probe_every == 0} | {cfg.iterations}
-    return len([i for i in due if i >= start])
+    return len([i for i in due if i >= start and i > after])
+
+
+def second_try_s(cfg, seconds: float, warmup_s: float, probe_s: float, check_s: float, first_s: float) -> float | None:
+    """What a second try adds when the verdict is not good (nca/retry.py), or None without one."""
+    if not retries(cfg):
+        return None
+    if cfg.retry != "longer":
+        return first_s  # another start trains and checks as much again
+    longer = replace(cfg, iterations=cfg.iterations * LONGER)  # goes on from the first's end
+    return (warmup_s + (longer.iterations - cfg.iterations) * seconds
+            + probes_in(longer, after=cfg.iterations) * probe_s + check_s)
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
@@ -89,11 +102,11 @@ def measure(name: str, iterations: int, repeats: int, threads: int, overrides: d
         check_s = time.perf_counter() - t0
     seconds, warmup_s = statistics.median(per_it), statistics.median(warmups)
     total = warmup_s + cfg.iterations * seconds + probes_in(cfg) * probe_s + check_s
+    again = second_try_s(cfg, seconds, warmup_s, probe_s, check_s, total)
     return {"preset": name, "iterations": cfg.iterations, "s_per_it_runs": [round(t, 4) for t in per_it],
             "s_per_it": round(seconds, 4), "warmup_s": round(warmup_s, 1), "probes": probes_in(cfg), "probe_s": round(probe_s, 1),
             "check_s": round(check_s, 1), "minutes": round(total / 60, 2),
-            # When the verdict is not good, a second start (nca/retry.py) trains and checks as much again.
-            "with_second_start_minutes": round(2 * total / 60, 2) if retries(cfg) else None,
+            "with_second_try_minutes": (None if again is None else round((total + again) / 60, 2)),
             "overrides": overrides,
             "parameters": model_cfg.parameter_count}
 
@@ -123,8 +136,8 @@ def main() -> None:
               f"{row['iterations']} it x {row['s_per_it']:.3f} s "
               f"+ {row['probes']} probes x {row['probe_s']:.0f} s + check {row['check_s']:.0f} s), "
               f"{row['minutes'] / base:.2f} of {rows[-1]['preset']}"
-              + (f"; {row['with_second_start_minutes']:.1f} min when a second start runs"
-                 if row["with_second_start_minutes"] else ""))
+              + (f"; {row['with_second_try_minutes']:.1f} min when a second try runs"
+                 if row["with_second_try_minutes"] else ""))
 
 
 if __name__ == "__main__":

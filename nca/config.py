@@ -29,6 +29,7 @@ GRAM_BALANCES = ("none", "layer", "bars")
 VGG_POOLS = ("avg", "max")
 BASES = ("leopard", "pebbles", "rust", "gravel")  # packaged starting models: nca/bases/<name>.pt
 INITS = ("random", *BASES)
+RETRIES = ("none", "longer", *BASES)  # second tries (nca/retry.py)
 PRECISIONS = ("float32", "bfloat16", "auto")  # nca/precision.py says what each means on a device
 
 
@@ -98,10 +99,10 @@ class TrainConfig:
     # A model that already grows a texture learns another in a fraction of the iterations (docs/quality-notes.md).
     init: str = option("random", "starting weights: random, or a packaged base model, the bundled gallery's "
                                  f"{', '.join(BASES)} (shape: 12 channels, 96 hidden)", flag="--init", choices=INITS)
-    # Which start suits an image cannot be told from it; a second one rescues some (docs/quality-notes.md).
-    retry_init: str = option("none", "when the closing verdict is not good, train again from this packaged start "
-                                     "and keep the better model (none: never)", flag="--retry-init",
-                             choices=("none", *BASES))
+    # Some images hold only after more iterations, some only from another base (docs/quality-notes.md).
+    retry: str = option("none", "when the closing verdict is not good, a second try, and keep the better model: "
+                                "longer (train on to twice the iterations), a packaged start to train again from, "
+                                "or none", flag="--retry", choices=RETRIES)
     lr: float = option(2e-3, "Adam learning rate", flag="--lr", low=0.0, low_open=True)
     lr_decay_at: tuple[int, ...] = option((2000,), "iterations at which the learning rate is multiplied by lr_decay")
     lr_decay: float = option(0.3, "factor of each learning-rate decay", low=0.0, low_open=True)
@@ -177,7 +178,8 @@ def cli_options() -> list[tuple[str, str, dataclasses.Field]]:
 PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
     # Fine-tunes the base model, so far fewer iterations; the pool shrinks with them so states age as in quick.
     "fast": (ModelConfig(), TrainConfig(iterations=200, pool_size=64, seed_reset_every=8, probe_every=50,
-                                        init="leopard", retry_init="pebbles", precision="auto")),
+                                        init="leopard", retry="longer", precision="auto",
+                                        gram_balance="bars")),
     "quick": (ModelConfig(), TrainConfig(iterations=500, pool_size=128, seed_reset_every=8, probe_every=100)),
     "classic": (ModelConfig(), TrainConfig(iterations=1000, pool_size=128, seed_reset_every=8, probe_every=100)),
     "standard": (
@@ -247,6 +249,8 @@ def from_dict(cls: type, data: dict[str, Any]):
     for key, value in data.items():
         if key in names:
             kwargs[key] = _tuple_if_list(value)
+    if "retry_init" in data and "retry" not in kwargs:  # its name before a second try could also train longer
+        kwargs["retry"] = data["retry_init"]
     if kwargs.get("init") == "base":  # runs from before the bases were named: leopard was the only one
         kwargs["init"] = "leopard"
     return cls(**kwargs)

@@ -1,14 +1,17 @@
-"""A second start: when a run from one packaged base is not good, train again from another, keep the better.
+"""A second try: when a run's closing verdict is not good, train longer or from another base, keep the better.
 
-Which base suits an image cannot be told from the image (docs/quality-notes.md), so a preset may name
-a second start (`retry_init`). The run directory ends up holding the model kept; the other run,
-complete, moves to <run>/tries/<its start>/, and the kept checkpoint's `tries` metadata lists both.
+Some images hold only after more iterations, and which base suits an image cannot be told from the
+image (docs/quality-notes.md), so a preset may name a second try (`retry`): "longer" goes on from
+where the run stopped to LONGER times its iterations, a base name trains again from that base. The
+run directory ends up holding the model kept; the other run, complete, moves to <run>/tries/<its
+name>/, and the kept checkpoint's `tries` metadata lists both.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +21,23 @@ from .rundir import EVALUATION_NAME, METRICS_NAME
 from .verdict import VERDICTS
 
 TRIES_DIR = "tries"
+LONGER = 2  # "longer" trains on to this many times the run's iterations
 # What one training writes besides style.png (the same for both starts) and the lock.
 RUN_FILES = (CHECKPOINT_NAME, RESUME_NAME, METRICS_NAME, EVALUATION_NAME, "loss.png", "preview_pool.png",
              "preview_rollout.png")
 
 
 def retries(cfg: TrainConfig) -> bool:
-    """Whether a run of `cfg` trains again from another start when its verdict is not good."""
-    return cfg.retry_init not in ("none", cfg.init)
+    """Whether a run of `cfg` tries again when its verdict is not good."""
+    return cfg.retry not in ("none", cfg.init)
 
 
-def second_start(cfg: TrainConfig, evaluation: dict[str, Any] | None) -> str | None:
-    """The base to train from next, or None: only after a finished check whose verdict is not good."""
+def second_try(cfg: TrainConfig, evaluation: dict[str, Any] | None) -> str | None:
+    """The second try ("longer" or a base) to train next, or None: only after a finished check whose
+    verdict is not good."""
     if evaluation is None or evaluation["verdict"] == "good" or not retries(cfg):
         return None
-    return cfg.retry_init
+    return cfg.retry
 
 
 def rank(evaluation: dict[str, Any]) -> tuple[int, float]:
@@ -40,20 +45,28 @@ def rank(evaluation: dict[str, Any]) -> tuple[int, float]:
     return VERDICTS.index(evaluation["verdict"]), max(s["style_ratio"] for s in evaluation["steps"].values())
 
 
-def summary(init: str, evaluation: dict[str, Any]) -> dict[str, Any]:
-    return {"init": init, "verdict": evaluation["verdict"], "worst_style_ratio": round(rank(evaluation)[1], 6)}
+@dataclass(frozen=True)
+class Try:
+    """One finished training of a run: `name` is its folder under tries/ when it is not kept."""
+    name: str  # the first try's start, then "longer" or the second start
+    init: str
+    iterations: int
+    evaluation: dict[str, Any]
+
+    def summary(self) -> dict[str, Any]:
+        return {"name": self.name, "init": self.init, "iterations": self.iterations,
+                "verdict": self.evaluation["verdict"], "worst_style_ratio": round(rank(self.evaluation)[1], 6)}
 
 
-def keep_better(out: Path, first: tuple[str, dict[str, Any]], second: tuple[str, dict[str, Any]]) -> bool:
-    """`first` (start, evaluation) trained in `out`, `second` in out/tries/<start>/. Leaves the better
-    one in `out` and the other in out/tries/<its start>/; True when that was the second."""
-    (first_init, first_eval), (second_init, second_eval) = first, second
-    second_dir = out / TRIES_DIR / second_init
-    swap = rank(second_eval) < rank(first_eval)
+def keep_better(out: Path, first: Try, second: Try) -> bool:
+    """`first` trained in `out`, `second` in out/tries/<its name>/. Leaves the better one in `out` and
+    the other in out/tries/<its name>/; True when that was the second."""
+    second_dir = out / TRIES_DIR / second.name
+    swap = rank(second.evaluation) < rank(first.evaluation)
     if swap:
-        first_dir = out / TRIES_DIR / first_init
+        first_dir = out / TRIES_DIR / first.name
         if first_dir.exists():
-            shutil.rmtree(first_dir)  # an earlier second start's leftovers
+            shutil.rmtree(first_dir)  # an earlier second try's leftovers
         first_dir.mkdir(parents=True)
         shutil.copy2(out / "style.png", first_dir / "style.png")
         for name in RUN_FILES:
@@ -62,9 +75,17 @@ def keep_better(out: Path, first: tuple[str, dict[str, Any]], second: tuple[str,
             if (second_dir / name).exists():
                 os.replace(second_dir / name, out / name)
         shutil.rmtree(second_dir)
-    update_meta(out / CHECKPOINT_NAME, tries=[summary(*first), summary(*second)])
+    update_meta(out / CHECKPOINT_NAME, tries=[first.summary(), second.summary()])
     newest_preview(out)
     return swap
+
+
+def copy_run(out: Path, where: Path) -> None:
+    """The run's files in `where`, for a longer try to go on from without touching the first."""
+    where.mkdir(parents=True)
+    for name in (*RUN_FILES, "style.png"):
+        if (out / name).exists():
+            shutil.copy2(out / name, where / name)
 
 
 def newest_preview(out: Path) -> None:

@@ -40,7 +40,7 @@ from .model import NCA, fire_mask, pick_device
 from .pool import SamplePool
 from .precision import autocast, training_dtype
 from .progress import progress_bar
-from .retry import TRIES_DIR, keep_better, newest_preview, second_start
+from .retry import LONGER, TRIES_DIR, Try, copy_run, keep_better, newest_preview, second_try
 from .rundir import FLAGS, RunDir, TrainingError
 from .runlock import LOCK_NAME, RunLockedError, run_lock
 from .selection import CheckpointSelection
@@ -125,11 +125,10 @@ def train(
                             should_stop=should_stop, quiet=quiet,
                             compile_step=compile_step, **overrides)
             cfg = load_checkpoint(result.checkpoint).train_config
-            start = second_start(cfg, result.evaluation)
-            if start is not None and not (should_stop is not None and should_stop()):
-                result = _second_start(style_image, out, result, cfg, start, preset=preset, device=device,
-                                       progress=progress,
-                                       should_stop=should_stop, quiet=quiet, compile_step=compile_step)
+            again = second_try(cfg, result.evaluation)
+            if again is not None and not (should_stop is not None and should_stop()):
+                result = _second_try(style_image, out, result, cfg, again, preset=preset, device=device,
+                                     progress=progress, should_stop=should_stop, quiet=quiet, compile_step=compile_step)
             if not quiet:
                 _name_other_starts(result)
             return result
@@ -143,41 +142,51 @@ def train(
 def _name_other_starts(result: RunResult) -> None:
     """After a verdict that is not good from a packaged start, the starts not tried yet."""
     meta = load_checkpoint(result.checkpoint).meta
-    tried = [t["init"] for t in meta.get("tries", [])] or [meta.get("init_from", {}).get("path")]
+    tried = list(dict.fromkeys(t["init"] for t in meta.get("tries", []))) or [meta.get("init_from", {}).get("path")]
     if result.evaluation and result.evaluation["verdict"] != "good" and tried[0] in BASES:
         # Which start suits an image is not predictable from it (docs/quality-notes.md): name the others.
         others = ", ".join(f"--init {b}" for b in BASES if b not in tried)
         print(f"another start may hold where {' and '.join(tried)} did not: {others}", file=sys.stderr)
 
 
-def _second_start(style_image: str | Path | bytes, out: Path, first: RunResult, cfg: TrainConfig, start: str,
-                  **run: Any) -> RunResult:
-    """Train again from the packaged base `start` in out/tries/<start>/ and keep the better run in `out`."""
+def _second_try(style_image: str | Path | bytes, out: Path, first: RunResult, cfg: TrainConfig, again: str,
+                **run: Any) -> RunResult:
+    """Train on to LONGER times the iterations (again = "longer") or from the packaged base `again`, in
+    out/tries/<again>/, and keep the better run in `out`."""
+    longer = again == "longer"
     if not run["quiet"]:
-        print(f"training again from the {start} base: the start from {cfg.init} is {first.evaluation['verdict']}",
-              file=sys.stderr)
-    _say(run["progress"], 0, "retrying")
-    where = out / TRIES_DIR / start
+        what = f"training on to {cfg.iterations * LONGER} iterations" if longer else f"training again from the {again} base"
+        print(f"{what}: the first try is {first.evaluation['verdict']}", file=sys.stderr)
+    # The bar restarts from the iteration the second try starts at: on from the first's end, or 0.
+    _say(run["progress"], first.iterations if longer else 0, "retrying")
+    where = out / TRIES_DIR / again
     if where.exists():
-        shutil.rmtree(where)  # an earlier second start's leftovers
-    where.mkdir(parents=True)
+        shutil.rmtree(where)  # an earlier second try's leftovers
+    if longer:
+        copy_run(out, where)
+        settings = {"model_config": None, "train_config": None, "resume": True, "iterations": cfg.iterations * LONGER}
+    else:
+        where.mkdir(parents=True)
+        settings = {"model_config": None, "train_config": replace(cfg, init=again, retry="none"), "resume": False}
     try:
-        second = _train(style_image, where, model_config=None, resume=False, init_from=None,
-                        train_config=replace(cfg, init=start, retry_init="none"), **run)
+        second = _train(style_image, where, init_from=None, **settings, **run)
     except Exception as exc:  # noqa: BLE001 - the first run is whole: hand it on rather than lose the job to the second
         if not run["quiet"]:
-            print(f"the second start failed ({exc}); keeping the start from {cfg.init}", file=sys.stderr)
+            print(f"the second try failed ({exc}); keeping the first", file=sys.stderr)
         newest_preview(out)
         return first
     if second.status != "finished" or second.evaluation is None:
         newest_preview(out)
         return first  # cancelled: the first run stays, the second's partial run stays in tries/
-    kept = second if keep_better(out, (cfg.init, first.evaluation), (start, second.evaluation)) else first
+    tries = (Try(cfg.init, cfg.init, first.iterations, first.evaluation),
+             Try(again, cfg.init if longer else again, second.iterations, second.evaluation))
+    kept = second if keep_better(out, *tries) else first
     if not run["quiet"]:
-        print(f"kept the start from {start if kept is second else cfg.init} "
-              f"(verdict {kept.evaluation['verdict']}); the other run is in {out / TRIES_DIR}", file=sys.stderr)
+        print(f"kept the {'second' if kept is second else 'first'} try (verdict {kept.evaluation['verdict']}, "
+              f"{kept.iterations} iterations); the other run is in {out / TRIES_DIR}", file=sys.stderr)
+    # A longer try's time already counts the first's training (a resumed run adds on).
     return replace(kept, out_dir=out, checkpoint=out / CHECKPOINT_NAME,
-                   wall_time=first.wall_time + second.wall_time)
+                   wall_time=second.wall_time if longer else first.wall_time + second.wall_time)
 
 
 def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_config: ModelConfig | None,
@@ -191,7 +200,7 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
         pm, pt = get_preset(preset, **overrides)
         model_cfg, train_cfg, start = model_config or pm, train_config or pt, 0
     if init_from is not None and not resume:  # the user's own start: a packaged second one would not compare
-        train_cfg = replace(train_cfg, retry_init="none")
+        train_cfg = replace(train_cfg, retry="none")
     if init_from is None and not resume and train_cfg.init != "random":
         init_from = base_model(train_cfg.init)
     source = _init_source(init_from, model_config, overrides) if init_from is not None else None

@@ -104,12 +104,12 @@ def _run(spec: WorkerSpec, messages, stop, log) -> None:
     left = Remaining(*preset(spec["preset"], **options), live_thumbnail_steps=live.THUMBNAIL_STEPS)
     writer = live.LiveWriter(job_dir, int(spec.get("live_every") or 0), float(spec.get("live_seconds") or 0.0))
 
-    earlier = {"done": 0, "last": 0}  # iterations of a first start before a second (nca/retry.py)
+    earlier = {"done": 0, "last": 0}  # iterations of a first try before a second (nca/retry.py)
 
     def progress(info: dict[str, Any]) -> None:
         iteration = info["iteration"]
-        if info.get("phase") == "retrying":  # training starts again at iteration 0: live versions count on
-            earlier["done"] += earlier["last"]
+        if info.get("phase") == "retrying":  # the second try starts at 0 (another base) or goes on: versions count on
+            earlier["done"] += earlier["last"] - iteration
         earlier["last"] = iteration
         if "phase" in info:
             left.phase_started(info["phase"])

@@ -76,9 +76,9 @@ def markdown(rows: list[dict[str, Any]], notes: dict[str, str] | None = None) ->
         "colour) at each step count; its rise from the first step count; scale at step "
         f"{REFERENCE_STEP} (1.0 = features of the style's size).",
         "",
-        "| trial | image | seed | options | train min | style ratio at " + " / ".join(map(str, steps))
+        "| trial | image | seed | options | train min | iterations | style ratio at " + " / ".join(map(str, steps))
         + " | rise | scale | verdict | seen |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         ratios = " / ".join(f"{r['steps'][str(n)]['style_ratio']:.4f}" if str(n) in r.get("steps", {}) else "-"
@@ -89,12 +89,20 @@ def markdown(rows: list[dict[str, Any]], notes: dict[str, str] | None = None) ->
         stem = Path(r["image"]).stem
         options = ", ".join(f"{k}={v}" for k, v in (r.get("overrides") or {}).items()) or "-"
         minutes = f"{r['train_minutes']:.1f}" if "train_minutes" in r else "-"
-        lines.append(f"| {r['name']} | {stem} | {r['seed']} | {options} | {minutes} | {ratios} | {rises or '-'} | "
+        lines.append(f"| {r['name']} | {stem} | {r['seed']} | {options} | {minutes} | {_iterations(r)} | {ratios} | "
+                     f"{rises or '-'} | "
                      f"{scale:.2f} | {r['verdict']}{why} | {notes.get(r['name'], notes.get(stem, ''))} |")
     best = best_of(rows)
     if best:
         lines += ["", "Best of each image: " + "; ".join(f"{k}: {v['name']} ({v['verdict']})" for k, v in sorted(best.items()))]
     return "\n".join(lines) + "\n"
+
+
+def _iterations(row: dict[str, Any]) -> str:
+    """The kept model's iterations, and the tries when a second one ran (nca/retry.py)."""
+    tries = row.get("tries")
+    kept = str(row.get("iterations", "-"))
+    return f"{kept} (tries: {', '.join(t['name'] for t in tries)})" if tries else kept
 
 
 def contact_sheet(out: Path, rows: list[dict[str, Any]]) -> None:

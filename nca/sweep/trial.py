@@ -20,6 +20,7 @@ from typing import Any
 from ..checkpoint import CHECKPOINT_NAME, RESUME_NAME, CheckpointError, load_checkpoint
 from ..config import ConfigError
 from ..image import ImageError
+from ..retry import retries
 from ..rundir import RunDir, TrainingError
 from .spec import Judging, Trial
 
@@ -40,11 +41,12 @@ def run_trial(trial: Trial, run_dir: Path, judging: Judging, *, threads: int = 1
     row: dict[str, Any] = {**trial.to_dict(), "pid": os.getpid(), "date": time.strftime("%Y-%m-%d")}
     try:
         model_cfg, train_cfg = trial.config(threads)
-        train_cfg = dataclasses.replace(train_cfg, check_steps=())  # the judging below is the run's check
+        if not retries(train_cfg):  # the judging below is the run's check; a second try needs the run's own
+            train_cfg = dataclasses.replace(train_cfg, check_steps=())
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / PID_NAME).write_text(str(os.getpid()))
         ckpt_path = run_dir / CHECKPOINT_NAME
-        done = ckpt_path.is_file() and load_checkpoint(ckpt_path).meta.get("iterations") == train_cfg.iterations
+        done = ckpt_path.is_file() and _trained(load_checkpoint(ckpt_path).meta, train_cfg)
         if not done:
             resume = ckpt_path.is_file() and (run_dir / RESUME_NAME).is_file()
             train(trial.image, run_dir, model_config=model_cfg, train_config=train_cfg, resume=resume, quiet=True,
@@ -57,6 +59,7 @@ def run_trial(trial: Trial, run_dir: Path, judging: Judging, *, threads: int = 1
         RunDir(run_dir).write_evaluation(summary(report))  # the verdict travels with the run, as after `nca train`
         row.update(status="done", train_minutes=round(ckpt.meta.get("wall_time", 0.0) / 60, 2), threads=threads,
                    iterations=ckpt.meta.get("iterations"), selected_iteration=ckpt.meta.get("selected_iteration"),
+                   tries=ckpt.meta.get("tries"),
                    **summary(report), evaluate_minutes=round((time.perf_counter() - t0) / 60, 2))
     except INPUT_ERRORS as exc:
         row.update(status="failed", verdict="failed", reasons=[_one_line(exc)], error=_one_line(exc))
@@ -87,6 +90,12 @@ def unpack(archive: bytes, run_dir: Path) -> None:
     if archive:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
             tar.extractall(run_dir, filter="data")
+
+
+def _trained(meta: dict[str, Any], cfg) -> bool:
+    """Whether the run's training is over: all its iterations, and its check when a second try hangs on it
+    (a longer try keeps more iterations than the config's)."""
+    return meta.get("iterations", 0) >= cfg.iterations and (not cfg.check_steps or "evaluation" in meta)
 
 
 def _one_line(exc: BaseException) -> str:

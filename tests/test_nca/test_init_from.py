@@ -131,12 +131,12 @@ SHORT = dict(preset=DEFAULT_PRESET, init="leopard", iterations=3, probe_every=0,
 def test_a_run_that_is_not_good_trains_again_from_the_second_start_and_keeps_the_better(tmp_path, capsys):
     # Three iterations from leopard's spots or pebbles' beans are nowhere near rust's flakes.
     out = tmp_path / "short"
-    result = train(STYLE, out, **SHORT)
+    result = train(STYLE, out, retry="pebbles", **SHORT)
     err = capsys.readouterr().err
-    assert "training again from the pebbles base: the start from leopard is" in err
+    assert "training again from the pebbles base: the first try is" in err
     kept = load_checkpoint(out)
     tries = kept.meta["tries"]
-    assert [t["init"] for t in tries] == ["leopard", "pebbles"]
+    assert [t["init"] for t in tries] == ["leopard", "pebbles"] and [t["name"] for t in tries] == ["leopard", "pebbles"]
     kept_init = kept.meta["init_from"]["path"]
     other_init = ({"leopard", "pebbles"} - {kept_init}).pop()
     by_init = {t["init"]: t for t in tries}
@@ -154,12 +154,39 @@ def test_a_run_that_is_not_good_trains_again_from_the_second_start_and_keeps_the
         assert "another start may hold where leopard and pebbles did not: --init rust, --init gravel" in err
 
 
-def test_without_a_second_start_the_run_names_the_other_starts(tmp_path, capsys):
-    result = train(STYLE, tmp_path / "once", retry_init="none", **SHORT)
+def test_a_longer_try_goes_on_from_the_first_and_keeps_the_better(tmp_path, capsys):
+    out = tmp_path / "longer"
+    result = train(STYLE, out, retry="longer", **SHORT)
+    err = capsys.readouterr().err
+    assert f"training on to {2 * SHORT['iterations']} iterations: the first try is" in err
+    kept = load_checkpoint(out)
+    first, second = kept.meta["tries"]
+    assert (first["name"], first["iterations"]) == ("leopard", 3) and (second["name"], second["iterations"]) == ("longer", 6)
+    assert first["init"] == second["init"] == "leopard"
+    longer_kept = kept.meta["iterations"] == 6
+    assert longer_kept == ((VERDICTS.index(second["verdict"]), second["worst_style_ratio"])
+                           < (VERDICTS.index(first["verdict"]), first["worst_style_ratio"]))
+    other = out / "tries" / ("leopard" if longer_kept else "longer")
+    assert sorted(p.name for p in (out / "tries").iterdir()) == [other.name]
+    assert load_checkpoint(other).meta["iterations"] == (3 if longer_kept else 6)
+    # The longer run went on from the first: its metrics hold the first's three iterations, then three more.
+    metrics = [json.loads(line) for line in ((out if longer_kept else other) / "metrics.jsonl").read_text().splitlines()]
+    assert [m["iteration"] for m in metrics if "loss" in m][-6:] == [1, 2, 3, 4, 5, 6]
+    assert result.evaluation == kept.meta["evaluation"]
+    assert "another start may hold where leopard did not: --init pebbles, --init rust, --init gravel" in err \
+        or result.evaluation["verdict"] == "good"
+
+
+def test_without_a_second_try_the_run_names_the_other_starts(tmp_path, capsys):
+    result = train(STYLE, tmp_path / "once", retry="none", **SHORT)
     assert result.evaluation["verdict"] != "good"
     assert not (tmp_path / "once" / "tries").exists() and "tries" not in load_checkpoint(result.checkpoint).meta
     err = capsys.readouterr().err
     assert "another start may hold where leopard did not: --init pebbles, --init rust, --init gravel" in err
+
+
+def test_runs_from_before_a_second_try_could_train_longer_keep_their_second_start():
+    assert from_dict(TrainConfig, {"retry_init": "pebbles"}).retry == "pebbles"
 
 
 def test_runs_from_before_the_bases_were_named_still_load():

@@ -130,9 +130,13 @@ def test_restart_interrupts_a_running_job_which_then_resumes(live_settings):
         assert job["id"] in {m["id"] for m in client.get("/api/models").json()}
 
 
-def test_a_second_start_streams_on_and_exports_the_model_it_kept(tmp_path):
-    """The worker as a job runs it, in this process: a `fast` job whose first start is not good trains
-    again from the second; live versions keep counting up, and the bundle is the model kept."""
+@pytest.mark.parametrize("retry, iterations, names", [
+    ("longer", [1, 2, 3, 4, 5, 6], ["leopard", "longer"]),  # fast's: goes on from the first try
+    ("pebbles", [1, 2, 3, 1, 2, 3], ["leopard", "pebbles"]),  # another start begins at 0
+])
+def test_a_second_try_streams_on_and_exports_the_model_it_kept(tmp_path, retry, iterations, names):
+    """The worker as a job runs it, in this process: a `fast` job whose first try is not good tries
+    again; live versions keep counting up, and the bundle is the model kept."""
     import queue
     import threading
 
@@ -144,9 +148,10 @@ def test_a_second_start_streams_on_and_exports_the_model_it_kept(tmp_path):
     job_dir.mkdir()
     (job_dir / "upload").write_bytes((TEXTURES / "pebbles.png").read_bytes())
     spec = {"job_dir": str(job_dir), "job_id": "a" * 32, "model_id": "kept", "models_dir": str(tmp_path / "models"),
-            "name": "two starts", "preset": "fast", "threads": 1, "live_every": 2, "live_seconds": 0.0,
-            # Three iterations learn nothing, so the first start is not good; a short check keeps it quick.
-            "options": {"iterations": 3, "check_steps": [16, 32], "probe_every": 0, "seed_reset_every": 1}}
+            "name": "two tries", "preset": "fast", "threads": 1, "live_every": 2, "live_seconds": 0.0,
+            # Three iterations learn nothing, so the first try is not good; a short check keeps it quick.
+            "options": {"iterations": 3, "check_steps": [16, 32], "probe_every": 0, "seed_reset_every": 1,
+                        "retry": retry}}
     messages = queue.Queue()
     with (tmp_path / "worker.log").open("w") as log:
         _run(spec, messages, threading.Event(), log)
@@ -155,14 +160,13 @@ def test_a_second_start_streams_on_and_exports_the_model_it_kept(tmp_path):
         sent.append(messages.get())
     phases = [m["phase"] for m in sent if m["type"] == "phase"]
     assert "retrying" in phases and phases.index("retrying") > phases.index("evaluating")
-    iterations = [m["iteration"] for m in sent if m["type"] == "progress"]
-    assert iterations == [1, 2, 3, 1, 2, 3]
+    assert [m["iteration"] for m in sent if m["type"] == "progress"] == iterations
     live = [m["iteration"] for m in sent if m["type"] == "live"]
-    assert live == sorted(set(live)) and max(live) > 3  # the second start's versions come after the first's
+    assert live == sorted(set(live)) and max(live) > 3  # the second try's versions come after the first's
     assert sent[-1]["type"] == "finished"
     run = load_checkpoint(job_dir / "run")
-    kept = run.meta["init_from"]["path"]
-    assert [t["init"] for t in run.meta["tries"]] == ["leopard", "pebbles"]
+    assert [t["name"] for t in run.meta["tries"]] == names
     bundled = json.loads((tmp_path / "models" / "kept" / "model.json").read_text())
     assert bundled["quality"]["verdict"] == run.meta["evaluation"]["verdict"] == sent[-1]["verdict"]
-    assert bundled["training"]["init_from"]["path"] == kept and bundled["training"]["tries"] == run.meta["tries"]
+    assert bundled["training"]["init_from"]["path"] == run.meta["init_from"]["path"]
+    assert bundled["training"]["tries"] == run.meta["tries"] and bundled["training"]["iterations"] == run.meta["iterations"]

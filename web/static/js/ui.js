@@ -611,7 +611,7 @@ export function renderJobCard(job) {
   const label = job.status === 'running' && job.phase ? PHASE_LABELS[job.phase] || job.phase
     : job.status === 'queued' && job.queue_position ? `queued #${job.queue_position}` : job.status;
   const learnedNothing = jobState(job) !== job.status;
-  const second = job.status === 'running' && job.start > 1 && job.phase !== 'retrying' ? ' \u00b7 second start' : '';
+  const second = job.status === 'running' && job.start > 1 && job.phase !== 'retrying' ? ' \u00b7 second try' : '';
   status.textContent = learnedNothing ? 'failed: learned nothing' : label + second;
   status.className = `status ${jobState(job)}${job.phase === 'cancelling' ? ' cancelling' : ''}`;
   status.dataset.phase = job.phase || '';
@@ -628,7 +628,7 @@ export function renderJobCard(job) {
 // What a running job is doing, in the words of its status badge (web/jobs/model.py PHASES).
 const PHASE_LABELS = {
   starting: 'starting', loading: 'loading VGG', compiling: 'compiling', training: 'training', probing: 'probing',
-  evaluating: 'evaluating', retrying: 'second start', exporting: 'exporting', cancelling: 'cancelling\u2026',
+  evaluating: 'evaluating', retrying: 'second try', exporting: 'exporting', cancelling: 'cancelling\u2026',
 };
 // The phases the remaining time counts, as its breakdown names them (web/jobs/remaining.py).
 const PART_LABELS = { training: 'training', probing: 'probes', evaluating: 'closing check', exporting: 'export' };
@@ -693,7 +693,7 @@ export function showLiveModel(job, iteration, nca) {
     + ` \u00b7 ${nca.channels} channels`);
 }
 
-// A live version's iteration within its start: a second start's versions count on from the first's.
+// A live version's iteration within its try: another start's versions count on from the first's, a longer try's go on.
 function startIteration(job, version) {
   const before = (job.start || 1) > 1 && job.iterations ? (job.start - 1) * job.iterations : 0;
   return version > before ? version - before : version;
