@@ -127,3 +127,19 @@ def test_trial_names_say_what_varies():
     trials = product_trials([TEXTURES / "pebbles.png"], [0], "tiny", {"lr": [1e-3, 2e-3], "iterations": [30]})
     assert [t.name for t in trials] == ["pebbles-s0-lr=0.001", "pebbles-s0-lr=0.002"]
     assert Judging().steps == (500, 2000, 5000)
+
+
+def test_a_trial_of_a_preset_that_tries_again_keeps_the_second_try_and_is_not_redone(tmp_path):
+    from nca.sweep.results import markdown
+    from nca.sweep.trial import run_trial
+
+    trial = product_trials([TEXTURES / "rust.png"], [0], "tiny", {"retry": ["longer"], "iterations": [3]})[0]
+    run_dir = tmp_path / trial.name
+    row = run_trial(trial, run_dir, Judging(**JUDGING))
+    # The suite judges what a user gets: the run's own check decided on a second try, both are recorded.
+    assert [t["name"] for t in row["tries"]] == ["random", "longer"] and [t["iterations"] for t in row["tries"]] == [3, 6]
+    assert row["iterations"] in (3, 6) and (run_dir / "tries").is_dir()
+    assert f"| {row['iterations']} (tries: random, longer) |" in markdown([row])
+    trained = (run_dir / "resume.pt").stat().st_mtime_ns
+    again = run_trial(trial, run_dir, Judging(**JUDGING))  # a finished run is judged again, not trained again
+    assert (run_dir / "resume.pt").stat().st_mtime_ns == trained and again["tries"] == row["tries"]

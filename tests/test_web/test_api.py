@@ -341,8 +341,8 @@ def test_unreadable_job_dirs_are_skipped(settings):
     assert manager.list() == []
 
 
-def test_a_second_start_shows_in_the_job_until_it_ends(settings):
-    """The worker's messages as web/worker.py sends them around a second start (nca/retry.py)."""
+def test_a_second_try_shows_in_the_job_until_it_ends(settings):
+    """The worker's messages as web/worker.py sends them around a second try from another base (nca/retry.py)."""
     from web.jobs import protocol
 
     manager = JobManager(settings)

@@ -153,7 +153,7 @@ class JobManager:
     def preview_path(self, job_id: str) -> Path | None:
         if not valid_job_id(job_id) or self.get(job_id) is None:
             return None
-        # Pool samples during training (a second start's in run/tries/<start>/); at the end, the style
+        # Pool samples during training (a second try's in run/tries/<its name>/); at the end, the style
         # beside a long rollout of the model kept (nca/retry.py makes it the newest).
         run = self.jobs_dir / job_id / "run"
         found = [p for d in (run, *run.glob("tries/*")) for p in (d / "preview_pool.png", d / "preview_rollout.png")

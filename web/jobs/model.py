@@ -19,7 +19,7 @@ ACTIVE = (QUEUED, RUNNING)
 TERMINAL = (FINISHED, FAILED, CANCELLED, INTERRUPTED)
 RESUMABLE = (CANCELLED, INTERRUPTED, FAILED)
 # What a running job is doing, in order; None once it is not running. "retrying": the verdict was not
-# good and training starts again from a second base (nca/retry.py). "cancelling": asked to stop,
+# good and a second try trains on or starts again from another base (nca/retry.py). "cancelling": asked to stop,
 # the worker has not yet (it stops between iterations; a probe or the closing check runs on first).
 PHASES = ("starting", "loading", "compiling", "training", "probing", "evaluating", "retrying", "exporting",
           "cancelling")
@@ -58,7 +58,7 @@ class Job:
     preview_iteration: int | None = None
     live_iteration: int | None = None  # the newest live bundle (web/jobs/live.py), while training
     phase: str | None = None  # one of PHASES while running
-    start: int = 1  # 2 once a second start trains (nca/retry.py); live versions count on from the first's
+    start: int = 1  # 2 once a second try trains (nca/retry.py); live versions count on from the first try's
     error: str | None = None
     model_id: str | None = None
     verdict: str | None = None  # of the finished model (nca/verdict.py): good, drifts, poor or failed
