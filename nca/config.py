@@ -109,7 +109,7 @@ class TrainConfig:
     loss: str = option("gram", "style loss: gram (Gram matrices) or swd (sliced Wasserstein: whole feature "
                                "distributions, better colours)", flag="--loss", choices=LOSSES)
     layer_weights: tuple[float, ...] = option((1.0, 1.0, 1.0, 1.0, 1.0), "weights of relu1_1 .. relu5_1 in the loss")
-    # The plain sum lets shallow layers (colour, fine detail) dominate; it grew the stabler textures.
+    # The plain sum lets colour and fine detail dominate; bars (fast's) also holds the large shapes (docs/quality-notes.md).
     gram_balance: str = option("none", "layer: every VGG layer weighs the same; none: the plain Gram sum "
                                        "(relu1_1, colour and fine detail, dominates); bars: both, each as far "
                                        "from a flat image as the closing verdict's bar allows",
