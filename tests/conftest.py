@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,9 @@ def page(browser):
     pg.js_errors = errors  # tests may assert no uncaught errors
     yield pg
     context.close()
+
+
+def interruptible() -> None:
+    """Popen's preexec_fn for a child a test Ctrl-Cs: a test run started in the background (`cmd &`)
+    ignores SIGINT and its children would inherit that, so Python would install no handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO, TEXTURES
+from tests.conftest import REPO, TEXTURES, interruptible
 
 
 def nca_subprocess(*args):
@@ -192,7 +192,7 @@ def test_ctrl_c_in_the_first_seconds_exits_130(tmp_path, delay):
     console = Path(sys.executable).with_name("nca")
     proc = subprocess.Popen([str(console), "train", str(TEXTURES / "pebbles.png"), "--preset", "tiny",
                              "--iterations", "400", "--out", str(tmp_path / "run")], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=interruptible)
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)

@@ -15,7 +15,7 @@ import pytest
 
 from nca.sweep import Judging, sweep
 from nca.sweep.spec import product_trials
-from tests.conftest import REPO, TEXTURES
+from tests.conftest import REPO, TEXTURES, interruptible
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
@@ -103,7 +103,8 @@ def test_a_ctrl_c_sweep_resumes_and_runs_only_the_missing_trials(tmp_path):
     cmd = [sys.executable, "-m", "nca.cli", "sweep", str(TEXTURES / "pebbles.png"), "--seeds", "0,1,2",
            "--preset", "tiny", "--set", "iterations=60", "--steps", "16,32", "--samples", "2", "--num-cpus", "1",
            "--out", str(out), "--export", str(tmp_path / "models")]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interruptible)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not list((out / "rows").glob("*.json")):
         time.sleep(0.5)
