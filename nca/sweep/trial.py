@@ -25,6 +25,7 @@ from ..rundir import RunDir, TrainingError
 from .spec import Judging, Trial
 
 STRIP_NAME = "sweep_strip.png"  # the style beside the rollouts at each judged step, for the contact sheet
+STRIP_PAD = 4  # pixels between the strip's images
 PID_NAME = ".trial_pid"  # the process training this run, while it trains
 INPUT_ERRORS = (ImageError, ConfigError, TrainingError, CheckpointError, FileNotFoundError, IsADirectoryError,
                 NotADirectoryError, PermissionError)
@@ -55,7 +56,8 @@ def run_trial(trial: Trial, run_dir: Path, judging: Judging, *, threads: int = 1
         torch.set_num_threads(threads)
         t0 = time.perf_counter()
         report = evaluate(ckpt, size=judging.size, steps=judging.steps, samples=judging.samples, device=device)
-        image_grid([report["target"]] + [report["frames"][n] for n in judging.steps], pad=4).save(run_dir / STRIP_NAME)
+        strip = image_grid([report["target"]] + [report["frames"][n] for n in judging.steps], pad=STRIP_PAD)
+        strip.save(run_dir / STRIP_NAME)
         RunDir(run_dir).write_evaluation(summary(report))  # the verdict travels with the run, as after `nca train`
         row.update(status="done", train_minutes=round(ckpt.meta.get("wall_time", 0.0) / 60, 2), threads=threads,
                    iterations=ckpt.meta.get("iterations"), selected_iteration=ckpt.meta.get("selected_iteration"),
