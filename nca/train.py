@@ -45,7 +45,7 @@ from .rundir import FLAGS, RunDir, TrainingError
 from .runlock import LOCK_NAME, RunLockedError, run_lock
 from .selection import CheckpointSelection
 from .stepper import make_stepper
-from .verdict import describe
+from .verdict import describe, smaller_style_size
 from .vgg import StyleLoss, VGGFeatures
 
 MAX_BAD_STEPS = 8  # consecutive non-finite losses before the run gives up
@@ -129,8 +129,8 @@ def train(
             if again is not None and not (should_stop is not None and should_stop()):
                 result = _second_try(style_image, out, result, cfg, again, preset=preset, device=device,
                                      progress=progress, should_stop=should_stop, quiet=quiet, compile_step=compile_step)
-            if not quiet:
-                _name_other_starts(result)
+            if not quiet and result.evaluation and result.evaluation["verdict"] != "good":
+                _print_hints(result.evaluation, load_checkpoint(result.checkpoint))
             return result
     except RunLockedError as exc:
         raise TrainingError(str(exc)) from None
@@ -139,14 +139,20 @@ def train(
             shutil.rmtree(out, ignore_errors=True)  # nothing was trained: leave no empty run behind
 
 
-def _name_other_starts(result: RunResult) -> None:
-    """After a verdict that is not good from a packaged start, the starts not tried yet."""
-    meta = load_checkpoint(result.checkpoint).meta
-    tried = list(dict.fromkeys(t["init"] for t in meta.get("tries", []))) or [meta.get("init_from", {}).get("path")]
-    if result.evaluation and result.evaluation["verdict"] != "good" and tried[0] in BASES:
+def _print_hints(evaluation: dict[str, Any], final: Checkpoint) -> None:
+    """After a verdict that is not good: the packaged starts not tried yet, and for features too
+    small, the style size at which the model may hold them."""
+    tried = list(dict.fromkeys(t["init"] for t in final.meta.get("tries", []))) \
+        or [final.meta.get("init_from", {}).get("path")]
+    if tried[0] in BASES:
         # Which start suits an image is not predictable from it (docs/quality-notes.md): name the others.
         others = ", ".join(f"--init {b}" for b in BASES if b not in tried)
         print(f"another start may hold where {' and '.join(tried)} did not: {others}", file=sys.stderr)
+    style_size = final.train_config.style_size
+    size = smaller_style_size(evaluation, style_size)
+    if size is not None:  # a smaller style made leaves4 and ice good (docs/quality-notes.md)
+        print(f"its features came out too small: --style-size {size} (now {style_size}) trains the texture "
+              "at a size the model can hold", file=sys.stderr)
 
 
 def _second_try(style_image: str | Path | bytes, out: Path, first: RunResult, cfg: TrainConfig, again: str,

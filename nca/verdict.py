@@ -36,7 +36,7 @@ def verdict(steps: dict[int, dict[str, float]]) -> dict[str, Any]:
         raise ValueError("verdict needs at least one measured step")
     counts = sorted(int(n) for n in steps)
     by_step = {int(n): v for n, v in steps.items()}
-    ref = min(counts, key=lambda n: (abs(n - REFERENCE_STEP), n))
+    ref = reference_step(counts)
     at_ref = by_step[ref]
     style, scale = at_ref["style_ratio"], at_ref["scale_ratio"]
     contrast = min(by_step[n].get("contrast", 1.0) for n in counts)
@@ -68,6 +68,25 @@ def verdict(steps: dict[int, dict[str, float]]) -> dict[str, Any]:
         if rise > MAX_RISE and by_step[n]["style_ratio"] >= CALM_STYLE:
             reasons.append(f"style ratio rises {rise * 100:+.0f}% by step {n}")
     return {"verdict": "drifts" if reasons else "good", "reasons": reasons, "rises": rises}
+
+
+def reference_step(counts: list[int]) -> int:
+    """The measured step count nearest REFERENCE_STEP (the smaller of two as near)."""
+    return min(counts, key=lambda n: (abs(n - REFERENCE_STEP), n))
+
+
+def smaller_style_size(evaluation: dict[str, Any], style_size: int, multiple: int = 16) -> int | None:
+    """For a poor verdict whose features came out too small (scale ratio above the range), the
+    style size at which they would be the model's own: style_size / scale, to a multiple of
+    `multiple`. None where the scale is not the problem or no smaller size is left."""
+    if evaluation.get("verdict") != "poor" or not evaluation.get("steps"):
+        return None
+    steps = {int(n): v for n, v in evaluation["steps"].items()}
+    scale = steps[reference_step(sorted(steps))].get("scale_ratio", math.nan)
+    if not (math.isfinite(scale) and scale > SCALE_RANGE[1]):
+        return None
+    size = max(multiple, round(style_size / scale / multiple) * multiple)
+    return size if size < style_size else None
 
 
 def _rise(first: float, later: float) -> float:

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from nca.evaluate import Figures
 from nca.image import image_to_tensor, load_style, tile
-from nca.verdict import CALM_STYLE, describe, verdict
+from nca.verdict import CALM_STYLE, describe, smaller_style_size, verdict
 from nca.vgg import VGGFeatures
 from tests.conftest import TEXTURES
 
@@ -89,3 +89,19 @@ def test_right_colours_without_the_large_shapes_are_poor():
     assert result["verdict"] == "poor" and "large shapes missing" in result["reasons"][0]
     leopard = {"style_ratio": 0.0081, "balanced_ratio": 0.141, "scale_ratio": 0.96, "contrast": 1.0}
     assert judged(leopard)["verdict"] == "good"
+
+
+def test_features_too_small_name_the_style_size_the_model_can_hold():
+    def evaluation(scale, style=0.02):
+        steps = {str(n): {"style_ratio": style, "scale_ratio": scale, "contrast": 1.0} for n in (500, 2000, 5000)}
+        return {**verdict(steps), "steps": steps}
+
+    # The fast suite's leaves4 (scale 1.30) and ice (1.40) were good at style size 96; crystals (2.52) needs less.
+    assert smaller_style_size(evaluation(1.30), 128) == 96
+    assert smaller_style_size(evaluation(1.40), 128) == 96
+    assert smaller_style_size(evaluation(2.52), 128) == 48
+    assert smaller_style_size(evaluation(1.10), 128) is None  # the scale holds
+    assert smaller_style_size(evaluation(0.70), 128) is None  # features too large: a smaller style would not help
+    assert smaller_style_size(evaluation(1.30, style=0.2), 128) == 96  # poor for two reasons, one of them the scale
+    assert smaller_style_size(evaluation(1.30, style=2.0), 128) is None  # failed: its scale means nothing
+    assert smaller_style_size(evaluation(1.30), 16) is None  # no smaller size left
