@@ -149,9 +149,11 @@ def _print_hints(evaluation: dict[str, Any], final: Checkpoint) -> None:
         others = ", ".join(f"--init {b}" for b in BASES if b not in tried)
         print(f"another start may hold where {' and '.join(tried)} did not: {others}", file=sys.stderr)
     style_size = final.train_config.style_size
+    if final.style_image is not None:  # a style image smaller than style_size was trained at its own size
+        style_size = min(style_size, max(final.style_image.shape[:2]))
     size = smaller_style_size(evaluation, style_size)
     if size is not None:  # a smaller style made leaves4 and ice good (docs/quality-notes.md)
-        print(f"its features came out too small: --style-size {size} (now {style_size}) trains the texture "
+        print(f"its features came out too small: --style-size {size} (trained at {style_size}) trains the texture "
               "at a size the model can hold", file=sys.stderr)
 
 
