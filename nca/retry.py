@@ -1,10 +1,12 @@
-"""A second try: when a run's closing verdict is not good, train longer or from another base, keep the better.
+"""More tries: when a run's closing verdict is not good, train longer or from another base, keep the better.
 
 Some images hold only after more iterations, and which base suits an image cannot be told from the
 image (docs/quality-notes.md), so a preset may name a second try (`retry`): "longer" goes on from
-where the run stopped to LONGER times its iterations, a base name trains again from that base. The
-run directory ends up holding the model kept; the other run, complete, moves to <run>/tries/<its
-name>/, and the kept checkpoint's `tries` metadata lists both.
+where the run stopped to LONGER times its iterations, a base name trains again from that base.
+When the better of the two is still not good, a third try starts from it: at a smaller style size
+where its features came out too small (the texture at a size the model can hold), else on for
+another run's worth of iterations. The run directory ends up holding the model kept; the others,
+complete, move to <run>/tries/<their names>/, and the kept checkpoint's `tries` metadata lists all.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from typing import Any
 from .checkpoint import CHECKPOINT_NAME, RESUME_NAME, update_meta
 from .config import TrainConfig
 from .rundir import EVALUATION_NAME, METRICS_NAME
-from .verdict import VERDICTS
+from .verdict import VERDICTS, smaller_style_size
 
 TRIES_DIR = "tries"
 LONGER = 2  # "longer" trains on to this many times the run's iterations
+LONGEST = "longest"  # the third try that goes on once more
 # What one training writes besides style.png (the same for both starts) and the lock.
 RUN_FILES = (CHECKPOINT_NAME, RESUME_NAME, METRICS_NAME, EVALUATION_NAME, "loss.png", "preview_pool.png",
              "preview_rollout.png")
@@ -45,6 +48,18 @@ def rank(evaluation: dict[str, Any]) -> tuple[int, float]:
     return VERDICTS.index(evaluation["verdict"]), max(s["style_ratio"] for s in evaluation["steps"].values())
 
 
+def third_try(cfg: TrainConfig, kept: Try, trained_size: int) -> tuple[str, int | None] | None:
+    """After a second try: (its folder name, the smaller style size or None to go on at the same size)
+    for a third try from the kept model, or None. Only where the kept verdict is still not good, and
+    going on is new only from a model that already went on (from the first, it would repeat the second)."""
+    if kept.evaluation["verdict"] == "good" or not retries(cfg):
+        return None
+    size = smaller_style_size(kept.evaluation, trained_size)
+    if size is not None:
+        return f"style{size}", size
+    return (LONGEST, None) if kept.name == "longer" else None
+
+
 @dataclass(frozen=True)
 class Try:
     """One finished training of a run: `name` is its folder under tries/ when it is not kept."""
@@ -58,9 +73,10 @@ class Try:
                 "verdict": self.evaluation["verdict"], "worst_style_ratio": round(rank(self.evaluation)[1], 6)}
 
 
-def keep_better(out: Path, first: Try, second: Try) -> bool:
+def keep_better(out: Path, first: Try, second: Try, tried: tuple[Try, ...] = ()) -> bool:
     """`first` trained in `out`, `second` in out/tries/<its name>/. Leaves the better one in `out` and
-    the other in out/tries/<its name>/; True when that was the second."""
+    the other in out/tries/<its name>/; True when that was the second. The checkpoint's `tries`
+    lists every try in the order they trained: `tried`, or both."""
     second_dir = out / TRIES_DIR / second.name
     swap = rank(second.evaluation) < rank(first.evaluation)
     if swap:
@@ -75,7 +91,7 @@ def keep_better(out: Path, first: Try, second: Try) -> bool:
             if (second_dir / name).exists():
                 os.replace(second_dir / name, out / name)
         shutil.rmtree(second_dir)
-    update_meta(out / CHECKPOINT_NAME, tries=[first.summary(), second.summary()])
+    update_meta(out / CHECKPOINT_NAME, tries=[t.summary() for t in tried or (first, second)])
     newest_preview(out)
     return swap
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -23,6 +26,31 @@ def _in_dtype(device: torch.device, dtype: torch.dtype) -> Callable[..., torch.T
     return step
 
 
+@contextmanager
+def _ctrl_c_kept() -> Iterator[None]:
+    """A Ctrl-C that lands inside torch.compile can come out as a RuntimeError (seen in CI), which would
+    read as "compile unavailable" and train on: note the signal, and raise it as the KeyboardInterrupt it is."""
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield  # signals reach only the main thread; an ignored or custom Ctrl-C is someone else's
+        return
+    arrived: list[int] = []
+
+    def on_ctrl_c(signum: int, frame: object) -> None:
+        arrived.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield
+    except Exception:
+        if arrived:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def make_stepper(device: torch.device, compile_step: bool | None, quiet: bool,
                  dtype: torch.dtype = torch.float32) -> Callable[..., torch.Tensor]:
     """torch.compile the step where it pays (bench/train_speed.py measures it); fall back to eager."""
@@ -32,7 +60,8 @@ def make_stepper(device: torch.device, compile_step: bool | None, quiet: bool,
     if compile_step is None and device.type not in ("cpu", "cuda"):
         return eager
     try:
-        compiled = torch.compile(eager, dynamic=False)
+        with _ctrl_c_kept():
+            compiled = torch.compile(eager, dynamic=False)
     except Exception as exc:  # noqa: BLE001 - any compile failure just means eager mode
         if not quiet:
             print(f"note: torch.compile unavailable ({exc.__class__.__name__}); running the step in eager mode", file=sys.stderr)
@@ -42,7 +71,8 @@ def make_stepper(device: torch.device, compile_step: bool | None, quiet: bool,
 
     def step(*args: torch.Tensor) -> torch.Tensor:
         try:
-            return state["fn"](*args)
+            with _ctrl_c_kept():  # the first call compiles, for seconds
+                return state["fn"](*args)
         except Exception as exc:  # noqa: BLE001 - e.g. no C compiler on the user's machine
             if state["fn"] is eager:
                 raise

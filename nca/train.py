@@ -40,7 +40,7 @@ from .model import NCA, fire_mask, pick_device
 from .pool import SamplePool
 from .precision import autocast, training_dtype
 from .progress import progress_bar
-from .retry import LONGER, TRIES_DIR, Try, copy_run, keep_better, newest_preview, second_try
+from .retry import LONGER, TRIES_DIR, Try, copy_run, keep_better, newest_preview, second_try, third_try
 from .rundir import FLAGS, RunDir, TrainingError
 from .runlock import LOCK_NAME, RunLockedError, run_lock
 from .selection import CheckpointSelection
@@ -126,9 +126,13 @@ def train(
                             compile_step=compile_step, **overrides)
             cfg = load_checkpoint(result.checkpoint).train_config
             again = second_try(cfg, result.evaluation)
-            if again is not None and not (should_stop is not None and should_stop()):
-                result = _second_try(style_image, out, result, cfg, again, preset=preset, device=device,
-                                     progress=progress, should_stop=should_stop, quiet=quiet, compile_step=compile_step)
+            tries = {"preset": preset, "device": device, "progress": progress, "should_stop": should_stop,
+                     "quiet": quiet, "compile_step": compile_step}
+            if again is not None and not stopped(should_stop):
+                result, kept, tried = _second_try(style_image, out, result, cfg, again, **tries)
+                third = third_try(cfg, kept, _trained_size(load_checkpoint(result.checkpoint)))
+                if len(tried) == 2 and third is not None and not stopped(should_stop):
+                    result = _third_try(style_image, out, result, kept, tried, cfg, *third, **tries)
             if not quiet and result.evaluation and result.evaluation["verdict"] != "good":
                 _print_hints(result.evaluation, load_checkpoint(result.checkpoint))
             return result
@@ -137,6 +141,17 @@ def train(
     finally:
         if created and not any(p.name != LOCK_NAME for p in out.iterdir()):
             shutil.rmtree(out, ignore_errors=True)  # nothing was trained: leave no empty run behind
+
+
+def stopped(should_stop: Callable[[], bool] | None) -> bool:
+    return should_stop is not None and should_stop()
+
+
+def _trained_size(final: Checkpoint) -> int:
+    """The style size a run trained at: a style image smaller than style_size is trained at its own size."""
+    if final.style_image is None:
+        return final.train_config.style_size
+    return min(final.train_config.style_size, max(final.style_image.shape[:2]))
 
 
 def _print_hints(evaluation: dict[str, Any], final: Checkpoint) -> None:
@@ -148,9 +163,7 @@ def _print_hints(evaluation: dict[str, Any], final: Checkpoint) -> None:
         # Which start suits an image is not predictable from it (docs/quality-notes.md): name the others.
         others = ", ".join(f"--init {b}" for b in BASES if b not in tried)
         print(f"another start may hold where {' and '.join(tried)} did not: {others}", file=sys.stderr)
-    style_size = final.train_config.style_size
-    if final.style_image is not None:  # a style image smaller than style_size was trained at its own size
-        style_size = min(style_size, max(final.style_image.shape[:2]))
+    style_size = _trained_size(final)
     size = smaller_style_size(evaluation, style_size)
     if size is not None:  # a smaller style made leaves4 and ice good (docs/quality-notes.md)
         print(f"its features came out too small: --style-size {size} (trained at {style_size}) trains the texture "
@@ -158,43 +171,74 @@ def _print_hints(evaluation: dict[str, Any], final: Checkpoint) -> None:
 
 
 def _second_try(style_image: str | Path | bytes, out: Path, first: RunResult, cfg: TrainConfig, again: str,
-                **run: Any) -> RunResult:
+                **run: Any) -> tuple[RunResult, Try, tuple[Try, ...]]:
     """Train on to LONGER times the iterations (again = "longer") or from the packaged base `again`, in
-    out/tries/<again>/, and keep the better run in `out`."""
+    out/tries/<again>/, and keep the better run in `out`: (it, its try, the tries so far)."""
     longer = again == "longer"
-    if not run["quiet"]:
-        what = f"training on to {cfg.iterations * LONGER} iterations" if longer else f"training again from the {again} base"
-        print(f"{what}: the first try is {first.evaluation['verdict']}", file=sys.stderr)
-    # The bar restarts from the iteration the second try starts at: on from the first's end, or 0.
-    _say(run["progress"], first.iterations if longer else 0, "retrying")
-    where = out / TRIES_DIR / again
-    if where.exists():
-        shutil.rmtree(where)  # an earlier second try's leftovers
+    what = f"training on to {cfg.iterations * LONGER} iterations" if longer else f"training again from the {again} base"
+    first_try = Try(cfg.init, cfg.init, first.iterations, first.evaluation)
     if longer:
-        copy_run(out, where)
         settings = {"model_config": None, "train_config": None, "resume": True, "iterations": cfg.iterations * LONGER}
     else:
-        where.mkdir(parents=True)
         settings = {"model_config": None, "train_config": replace(cfg, init=again, retry="none"), "resume": False}
-    try:
-        second = _train(style_image, where, init_from=None, **settings, **run)
-    except Exception as exc:  # noqa: BLE001 - the first run is whole: hand it on rather than lose the job to the second
-        if not run["quiet"]:
-            print(f"the second try failed ({exc}); keeping the first", file=sys.stderr)
-        newest_preview(out)
-        return first
-    if second.status != "finished" or second.evaluation is None:
-        newest_preview(out)
-        return first  # cancelled: the first run stays, the second's partial run stays in tries/
-    tries = (Try(cfg.init, cfg.init, first.iterations, first.evaluation),
-             Try(again, cfg.init if longer else again, second.iterations, second.evaluation))
-    kept = second if keep_better(out, *tries) else first
+    return _another_try(style_image, out, first, first_try, (first_try,), again, cfg.init if longer else again,
+                        settings, f"{what}: the first try is {first.evaluation['verdict']}", **run)
+
+
+def _third_try(style_image: str | Path | bytes, out: Path, kept: RunResult, kept_try: Try, tried: tuple[Try, ...],
+               cfg: TrainConfig, name: str, size: int | None, **run: Any) -> RunResult:
+    """From the better of two tries that is still not good: fine-tune it at style size `size`, or
+    (size None) train it on for another cfg.iterations; keep the best of all in `out`."""
+    verdict = kept.evaluation["verdict"]
+    if size is not None:
+        settings = {"model_config": None, "train_config": replace(cfg, style_size=size, retry="none"),
+                    "resume": False, "init_from": out / CHECKPOINT_NAME}
+        what = f"training again at style size {size} from the kept model: it is {verdict}, its features too small"
+    else:
+        settings = {"model_config": None, "train_config": None, "resume": True,
+                    "iterations": kept.iterations + cfg.iterations}
+        what = f"training on to {kept.iterations + cfg.iterations} iterations: the kept try is {verdict}"
+    return _another_try(style_image, out, kept, kept_try, tried, name, kept_try.init, settings, what, **run)[0]
+
+
+def _another_try(style_image: str | Path | bytes, out: Path, kept: RunResult, kept_try: Try, tried: tuple[Try, ...],
+                 name: str, init: str, settings: dict[str, Any], what: str,
+                 **run: Any) -> tuple[RunResult, Try, tuple[Try, ...]]:
+    """Train `settings` in out/tries/<name>/ (going on from `kept`'s files when they resume), keep the
+    better of that and `kept` in `out`: (it, its try, `tried` and the new one)."""
+    goes_on = settings["resume"]
     if not run["quiet"]:
-        print(f"kept the {'second' if kept is second else 'first'} try (verdict {kept.evaluation['verdict']}, "
-              f"{kept.iterations} iterations); the other run is in {out / TRIES_DIR}", file=sys.stderr)
-    # A longer try's time already counts the first's training (a resumed run adds on).
-    return replace(kept, out_dir=out, checkpoint=out / CHECKPOINT_NAME,
-                   wall_time=second.wall_time if longer else first.wall_time + second.wall_time)
+        print(what, file=sys.stderr)
+    # The bar restarts from the iteration the try starts at: on from the kept run's end, or 0.
+    _say(run["progress"], kept.iterations if goes_on else 0, "retrying")
+    where = out / TRIES_DIR / name
+    if where.exists():
+        shutil.rmtree(where)  # an earlier try's leftovers
+    if goes_on:
+        copy_run(out, where)
+    else:
+        where.mkdir(parents=True)
+    settings = {"init_from": None, **settings}
+    try:
+        new = _train(style_image, where, **settings, **run)
+    except Exception as exc:  # noqa: BLE001 - the kept run is whole: hand it on rather than lose the job to this one
+        if not run["quiet"]:
+            print(f"the {name} try failed ({exc}); keeping the run before it", file=sys.stderr)
+        newest_preview(out)
+        return kept, kept_try, tried
+    if new.status != "finished" or new.evaluation is None:
+        newest_preview(out)
+        return kept, kept_try, tried  # cancelled: the kept run stays, the new one's partial run stays in tries/
+    new_try = Try(name, init, new.iterations, new.evaluation)
+    tried = (*tried, new_try)
+    swap = keep_better(out, kept_try, new_try, tried)
+    now, now_try = (new, new_try) if swap else (kept, kept_try)
+    if not run["quiet"]:
+        print(f"kept the {now_try.name} try (verdict {now.evaluation['verdict']}, {now.iterations} iterations); "
+              f"the other {'runs are' if len(tried) > 2 else 'run is'} in {out / TRIES_DIR}", file=sys.stderr)
+    # A run that goes on already counts the time before it (a resumed run adds on); a new one adds to it.
+    wall = new.wall_time if goes_on else kept.wall_time + new.wall_time
+    return replace(now, out_dir=out, checkpoint=out / CHECKPOINT_NAME, wall_time=wall), now_try, tried
 
 
 def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_config: ModelConfig | None,
