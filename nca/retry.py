@@ -25,7 +25,7 @@ from .verdict import VERDICTS, smaller_style_size
 TRIES_DIR = "tries"
 LONGER = 2  # "longer" trains on to this many times the run's iterations
 LONGEST = "longest"  # the third try that goes on once more
-# What one training writes besides style.png (the same for both starts) and the lock.
+# What one training writes besides style.png and the lock.
 RUN_FILES = (CHECKPOINT_NAME, RESUME_NAME, METRICS_NAME, EVALUATION_NAME, "loss.png", "preview_pool.png",
              "preview_rollout.png")
 
@@ -85,6 +85,8 @@ def keep_better(out: Path, first: Try, second: Try, tried: tuple[Try, ...] = ())
             shutil.rmtree(first_dir)  # an earlier second try's leftovers
         first_dir.mkdir(parents=True)
         shutil.copy2(out / "style.png", first_dir / "style.png")
+        if (second_dir / "style.png").exists():  # a try at another style size trained on its own
+            os.replace(second_dir / "style.png", out / "style.png")
         for name in RUN_FILES:
             if (out / name).exists():
                 os.replace(out / name, first_dir / name)

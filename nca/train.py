@@ -31,7 +31,15 @@ import torch
 
 from . import previews
 from .bases import base_model, base_name
-from .checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointError, cpu_copy, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    CHECKPOINT_NAME,
+    Checkpoint,
+    CheckpointError,
+    cpu_copy,
+    load_checkpoint,
+    save_checkpoint,
+    update_meta,
+)
 from .config import BASES, DEFAULT_PRESET, ModelConfig, TrainConfig
 from .config import preset as get_preset
 from .evaluate import check
@@ -128,10 +136,10 @@ def train(
             again = second_try(cfg, result.evaluation)
             tries = {"preset": preset, "device": device, "progress": progress, "should_stop": should_stop,
                      "quiet": quiet, "compile_step": compile_step}
-            if again is not None and not stopped(should_stop):
+            if again is not None and not _stopped(should_stop):
                 result, kept, tried = _second_try(style_image, out, result, cfg, again, **tries)
                 third = third_try(cfg, kept, _trained_size(load_checkpoint(result.checkpoint)))
-                if len(tried) == 2 and third is not None and not stopped(should_stop):
+                if len(tried) == 2 and third is not None and not _stopped(should_stop):
                     result = _third_try(style_image, out, result, kept, tried, cfg, *third, **tries)
             if not quiet and result.evaluation and result.evaluation["verdict"] != "good":
                 _print_hints(result.evaluation, load_checkpoint(result.checkpoint))
@@ -143,7 +151,7 @@ def train(
             shutil.rmtree(out, ignore_errors=True)  # nothing was trained: leave no empty run behind
 
 
-def stopped(should_stop: Callable[[], bool] | None) -> bool:
+def _stopped(should_stop: Callable[[], bool] | None) -> bool:
     return should_stop is not None and should_stop()
 
 
@@ -198,7 +206,11 @@ def _third_try(style_image: str | Path | bytes, out: Path, kept: RunResult, kept
         settings = {"model_config": None, "train_config": None, "resume": True,
                     "iterations": kept.iterations + cfg.iterations}
         what = f"training on to {kept.iterations + cfg.iterations} iterations: the kept try is {verdict}"
-    return _another_try(style_image, out, kept, kept_try, tried, name, kept_try.init, settings, what, **run)[0]
+    result, now, _ = _another_try(style_image, out, kept, kept_try, tried, name, kept_try.init, settings, what, **run)
+    if size is not None and now.name == name:  # the model it started from moved to tries/<its name>/
+        start = load_checkpoint(out / CHECKPOINT_NAME).meta["init_from"]
+        update_meta(out / CHECKPOINT_NAME, init_from={**start, "path": str(out / TRIES_DIR / kept_try.name)})
+    return result
 
 
 def _another_try(style_image: str | Path | bytes, out: Path, kept: RunResult, kept_try: Try, tried: tuple[Try, ...],
@@ -238,6 +250,7 @@ def _another_try(style_image: str | Path | bytes, out: Path, kept: RunResult, ke
               f"the other {'runs are' if len(tried) > 2 else 'run is'} in {out / TRIES_DIR}", file=sys.stderr)
     # A run that goes on already counts the time before it (a resumed run adds on); a new one adds to it.
     wall = new.wall_time if goes_on else kept.wall_time + new.wall_time
+    update_meta(out / CHECKPOINT_NAME, wall_time=round(wall, 2))  # the model kept took all the tries' time
     return replace(now, out_dir=out, checkpoint=out / CHECKPOINT_NAME, wall_time=wall), now_try, tried
 
 

@@ -48,8 +48,9 @@ class Job(BaseModel):
     options: dict[str, Any]
     status: JobStatus
     phase: JobPhase | None = None
-    start: int = Field(1, description="2 once the verdict was not good and a second try trains (longer, or from "
-                                      "another base); live iterations then count on from the first try's")
+    start: int = Field(1, description="which try trains: 2 once the verdict was not good and a second try trains "
+                                      "(longer, or from another base), 3 for a third; live iterations then count "
+                                      "on from the earlier tries'")
     created: str
     started: str | None = None
     ended: str | None = None

@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from PIL import Image
 
 from exporter.bundle import model_json
 from exporter.pack import pack
@@ -175,6 +176,28 @@ def test_a_longer_try_goes_on_from_the_first_and_keeps_the_better(tmp_path, caps
     assert result.evaluation == kept.meta["evaluation"]
     assert "another start may hold where leopard did not: --init pebbles, --init rust, --init gravel" in err \
         or result.evaluation["verdict"] == "good"
+
+
+def test_features_still_too_small_after_two_tries_train_a_third_at_a_smaller_style_size(tmp_path, capsys):
+    # Three iterations from leopard's spots make features far smaller than the pebbles (scale ~1.5).
+    out = tmp_path / "third"
+    result = train(SOURCE_STYLE, out, retry="longer", **SHORT)
+    err = capsys.readouterr().err
+    assert "training again at style size 64 from the kept model" in err  # the 96-pixel style, / ~1.5, to 16s
+    kept = load_checkpoint(out)
+    tries = kept.meta["tries"]
+    assert [(t["name"], t["iterations"]) for t in tries] == [("leopard", 3), ("longer", 6), ("style64", 3)]
+    ranks = [(VERDICTS.index(t["verdict"]), t["worst_style_ratio"]) for t in tries]
+    best = tries[ranks.index(min(ranks))]["name"]
+    assert sorted(p.name for p in (out / "tries").iterdir()) == sorted({"leopard", "longer", "style64"} - {best})
+    assert result.evaluation == kept.meta["evaluation"] and kept.meta["iterations"] == (3 if best != "longer" else 6)
+    # The time the run reports is that of all three, the longer try's (which went on from the first's) and the third's.
+    assert kept.meta["wall_time"] == round(result.wall_time, 2)
+    assert result.wall_time > max(load_checkpoint(p).meta["wall_time"] for p in (out / "tries").iterdir())
+    with Image.open(out / "style.png") as style:  # the style the kept model trained at
+        assert max(style.size) == (64 if best == "style64" else 96) == max(kept.style_image.shape[:2])
+    if best == "style64":  # it says where it started: the try it went on from, now in tries/
+        assert kept.train_config.style_size == 64 and kept.meta["init_from"]["path"] == str(out / "tries" / "longer")
 
 
 def test_without_a_second_try_the_run_names_the_other_starts(tmp_path, capsys):

@@ -341,8 +341,8 @@ def test_unreadable_job_dirs_are_skipped(settings):
     assert manager.list() == []
 
 
-def test_a_second_try_shows_in_the_job_until_it_ends(settings):
-    """The worker's messages as web/worker.py sends them around a second try from another base (nca/retry.py)."""
+def test_a_second_and_third_try_show_in_the_job_until_it_ends(settings):
+    """The worker's messages as web/worker.py sends them around more tries (nca/retry.py)."""
     from web.jobs import protocol
 
     manager = JobManager(settings)
@@ -355,5 +355,8 @@ def test_a_second_try_shows_in_the_job_until_it_ends(settings):
     manager._handle(job, protocol.progress(1, 200, 0.2, 2.0, 99.0, 0.002, {}))
     assert (job.start, job.phase, job.iteration) == (2, "training", 1)
     assert manager.get(job.id).to_dict()["start"] == 2
+    manager._handle(job, protocol.phase("retrying"))  # still not good: a third try from the better of the two
+    manager._handle(job, protocol.progress(1, 200, 0.2, 2.0, 99.0, 0.002, {}))
+    assert (job.start, job.phase, job.iteration) == (3, "training", 1)
     manager._handle(job, protocol.started(True))  # a resumed job begins with its first start's run
     assert job.start == 1

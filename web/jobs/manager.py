@@ -351,7 +351,7 @@ class JobManager:
             elif kind == "phase":
                 job.phase = CANCELLING if cancelling else message["phase"]
                 if message["phase"] == "retrying":
-                    job.start = 2
+                    job.start += 1
                 job.remaining = {} if cancelling else message.get("remaining") or {}
                 self._changed(job)
             elif kind == "live":

@@ -611,8 +611,9 @@ export function renderJobCard(job) {
   const label = job.status === 'running' && job.phase ? PHASE_LABELS[job.phase] || job.phase
     : job.status === 'queued' && job.queue_position ? `queued #${job.queue_position}` : job.status;
   const learnedNothing = jobState(job) !== job.status;
-  const second = job.status === 'running' && job.start > 1 && job.phase !== 'retrying' ? ' \u00b7 second try' : '';
-  status.textContent = learnedNothing ? 'failed: learned nothing' : label + second;
+  const again = job.status === 'running' && job.start > 1 && job.phase !== 'retrying'
+    ? ` \u00b7 ${job.start === 2 ? 'second' : 'third'} try` : '';
+  status.textContent = learnedNothing ? 'failed: learned nothing' : label + again;
   status.className = `status ${jobState(job)}${job.phase === 'cancelling' ? ' cancelling' : ''}`;
   status.dataset.phase = job.phase || '';
   renderProgress(job);
@@ -628,7 +629,7 @@ export function renderJobCard(job) {
 // What a running job is doing, in the words of its status badge (web/jobs/model.py PHASES).
 const PHASE_LABELS = {
   starting: 'starting', loading: 'loading VGG', compiling: 'compiling', training: 'training', probing: 'probing',
-  evaluating: 'evaluating', retrying: 'second try', exporting: 'exporting', cancelling: 'cancelling\u2026',
+  evaluating: 'evaluating', retrying: 'trying again', exporting: 'exporting', cancelling: 'cancelling\u2026',
 };
 // The phases the remaining time counts, as its breakdown names them (web/jobs/remaining.py).
 const PART_LABELS = { training: 'training', probing: 'probes', evaluating: 'closing check', exporting: 'export' };

@@ -1,0 +1,35 @@
+"""Which further try a run takes (nca/retry.py): the policy, on the verdicts the check writes."""
+
+from nca.config import TrainConfig
+from nca.retry import LONGEST, Try, third_try
+from nca.verdict import verdict
+
+FAST = TrainConfig(init="leopard", retry="longer", iterations=200)
+
+
+def kept(name, scale=1.0, style=0.02, rise=1.0):
+    steps = {"500": {"style_ratio": style, "scale_ratio": scale, "contrast": 1.0},
+             "2000": {"style_ratio": style, "scale_ratio": scale, "contrast": 1.0},
+             "5000": {"style_ratio": style * rise, "scale_ratio": scale, "contrast": 1.0}}
+    return Try(name, "leopard", 400 if name == "longer" else 200, {**verdict(steps), "steps": steps})
+
+
+def test_a_good_run_or_one_without_retries_stops():
+    assert third_try(FAST, kept("longer"), 128) is None
+    assert third_try(TrainConfig(init="leopard", retry="none"), kept("longer", style=0.2), 128) is None
+
+
+def test_features_too_small_train_again_at_the_style_size_the_model_can_hold():
+    # ice, kept after its longer try at scale 1.40, and leaves4's first try (1.37): both at 96.
+    assert third_try(FAST, kept("longer", scale=1.40), 128) == ("style96", 96)
+    assert third_try(FAST, kept("leopard", scale=1.37), 128) == ("style96", 96)
+    assert third_try(FAST, kept("longer", scale=1.40), 64) == ("style48", 48)  # from the size it trained at
+
+
+def test_otherwise_a_longer_run_goes_on_once_more_and_a_kept_first_try_stops():
+    poor, drifting = kept("longer", style=0.0515), kept("longer", style=0.036, rise=1.4)
+    assert poor.evaluation["verdict"] == "poor" and drifting.evaluation["verdict"] == "drifts"
+    assert third_try(FAST, poor, 128) == (LONGEST, None)
+    assert third_try(FAST, drifting, 128) == (LONGEST, None)
+    # The first try beat the longer one: going on from it would train the longer try again.
+    assert third_try(FAST, kept("leopard", style=0.0515), 128) is None
