@@ -73,10 +73,10 @@ class Try:
                 "verdict": self.evaluation["verdict"], "worst_style_ratio": round(rank(self.evaluation)[1], 6)}
 
 
-def keep_better(out: Path, first: Try, second: Try, tried: tuple[Try, ...] = ()) -> bool:
+def keep_better(out: Path, first: Try, second: Try, tried: tuple[Try, ...]) -> bool:
     """`first` trained in `out`, `second` in out/tries/<its name>/. Leaves the better one in `out` and
     the other in out/tries/<its name>/; True when that was the second. The checkpoint's `tries`
-    lists every try in the order they trained: `tried`, or both."""
+    lists `tried`: every try, in the order they trained."""
     second_dir = out / TRIES_DIR / second.name
     swap = rank(second.evaluation) < rank(first.evaluation)
     if swap:
@@ -93,7 +93,7 @@ def keep_better(out: Path, first: Try, second: Try, tried: tuple[Try, ...] = ())
             if (second_dir / name).exists():
                 os.replace(second_dir / name, out / name)
         shutil.rmtree(second_dir)
-    update_meta(out / CHECKPOINT_NAME, tries=[t.summary() for t in tried or (first, second)])
+    update_meta(out / CHECKPOINT_NAME, tries=[t.summary() for t in tried])
     newest_preview(out)
     return swap
 
