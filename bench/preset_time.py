@@ -105,11 +105,14 @@ def measure(name: str, iterations: int, repeats: int, threads: int, overrides: d
     again = second_try_s(cfg, seconds, warmup_s, probe_s, check_s, total)
     # A third fine-tunes the kept model at a smaller style (as much as the first) or goes on (as the second).
     third = None if again is None else max(total, again)
+    # A steadying fourth fine-tunes the kept model as the first trained (nca/retry.py steadying).
+    fourth = None if again is None else total
     return {"preset": name, "iterations": cfg.iterations, "s_per_it_runs": [round(t, 4) for t in per_it],
             "s_per_it": round(seconds, 4), "warmup_s": round(warmup_s, 1), "probes": probes_in(cfg), "probe_s": round(probe_s, 1),
             "check_s": round(check_s, 1), "minutes": round(total / 60, 2),
             "with_second_try_minutes": (None if again is None else round((total + again) / 60, 2)),
             "with_third_try_minutes": (None if third is None else round((total + again + third) / 60, 2)),
+            "with_fourth_try_minutes": (None if fourth is None else round((total + again + third + fourth) / 60, 2)),
             "overrides": overrides,
             "parameters": model_cfg.parameter_count}
 
@@ -140,7 +143,8 @@ def main() -> None:
               f"+ {row['probes']} probes x {row['probe_s']:.0f} s + check {row['check_s']:.0f} s), "
               f"{row['minutes'] / base:.2f} of {rows[-1]['preset']}"
               + (f"; {row['with_second_try_minutes']:.1f} min when a second try runs, "
-                 f"{row['with_third_try_minutes']:.1f} min with a third" if row["with_second_try_minutes"] else ""))
+                 f"{row['with_third_try_minutes']:.1f} min with a third, {row['with_fourth_try_minutes']:.1f} with a "
+                 "fourth" if row["with_second_try_minutes"] else ""))
 
 
 if __name__ == "__main__":

@@ -5,15 +5,18 @@ image (docs/quality-notes.md), so a preset may name a second try (`retry`): "lon
 where the run stopped to LONGER times its iterations, a base name trains again from that base.
 When the better of the two is still not good, a third try starts from it: at a smaller style size
 where its features came out too small (the texture at a size the model can hold), else on for
-another run's worth of iterations. The run directory ends up holding the model kept; the others,
-complete, move to <run>/tries/<their names>/, and the kept checkpoint's `tries` metadata lists all.
+another run's worth of iterations. When the model kept after those drifts (its texture forms, then
+slowly turns into another), a last try steadies it: it trains on with a pool so small that each state
+lives several times as many steps, so the model learns from the aged texture it drifts from.
+The run directory ends up holding the model kept; the others, complete, move to
+<run>/tries/<their names>/, and the kept checkpoint's `tries` metadata lists all.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,10 @@ from .verdict import VERDICTS, smaller_style_size
 TRIES_DIR = "tries"
 LONGER = 2  # "longer" trains on to this many times the run's iterations
 LONGEST = "longest"  # the third try that goes on once more
+STEADY = "steady"  # the last try, for a model that drifts
+# 16 states and a seed every 32 iterations: a state lives ~2400 steps in 200 iterations, 4x a `fast` run's.
+STEADY_POOL = 16
+STEADY_SEED_EVERY = 32
 # What one training writes besides style.png and the lock.
 RUN_FILES = (CHECKPOINT_NAME, RESUME_NAME, METRICS_NAME, EVALUATION_NAME, "loss.png", "preview_pool.png",
              "preview_rollout.png")
@@ -58,6 +65,18 @@ def third_try(cfg: TrainConfig, kept: Try, trained_size: int) -> tuple[str, int 
     if size is not None:
         return f"style{size}", size
     return (LONGEST, None) if kept.name == "longer" else None
+
+
+def steady_try(cfg: TrainConfig, kept: Try) -> bool:
+    """Whether the tries end with a steadying one: where the model kept drifts."""
+    return retries(cfg) and kept.evaluation["verdict"] == "drifts"
+
+
+def steadying(cfg: TrainConfig, style_size: int) -> TrainConfig:
+    """The steadying try's settings: `cfg`'s iterations from the kept model, at the size it trained at,
+    with a small pool that is seldom reset, so its states grow old."""
+    return replace(cfg, style_size=style_size, pool_size=max(STEADY_POOL, cfg.batch),
+                   seed_reset_every=STEADY_SEED_EVERY, retry="none")
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,19 @@ from .model import NCA, fire_mask, pick_device
 from .pool import SamplePool
 from .precision import autocast, training_dtype
 from .progress import progress_bar
-from .retry import LONGER, TRIES_DIR, Try, copy_run, keep_better, newest_preview, second_try, third_try
+from .retry import (
+    LONGER,
+    STEADY,
+    TRIES_DIR,
+    Try,
+    copy_run,
+    keep_better,
+    newest_preview,
+    second_try,
+    steady_try,
+    steadying,
+    third_try,
+)
 from .rundir import FLAGS, RunDir, TrainingError
 from .runlock import LOCK_NAME, RunLockedError, run_lock
 from .selection import CheckpointSelection
@@ -140,7 +152,13 @@ def train(
                 result, kept, tried = _second_try(style_image, out, result, cfg, again, **tries)
                 third = third_try(cfg, kept, _trained_size(load_checkpoint(result.checkpoint)))
                 if len(tried) == 2 and third is not None and not _stopped(should_stop):
-                    result = _third_try(style_image, out, result, kept, tried, cfg, *third, **tries)
+                    result, kept, tried = _third_try(style_image, out, result, kept, tried, cfg, *third, **tries)
+                if len(tried) >= 2 and steady_try(cfg, kept) and not _stopped(should_stop):
+                    size = _trained_size(load_checkpoint(result.checkpoint))
+                    result, kept, tried = _from_kept(
+                        style_image, out, result, kept, tried, steadying(cfg, size), STEADY,
+                        f"training on with old states from the kept model: it is {kept.evaluation['verdict']}",
+                        **tries)
             if not quiet and result.evaluation and result.evaluation["verdict"] != "good":
                 _print_hints(result.evaluation, load_checkpoint(result.checkpoint))
             return result
@@ -194,23 +212,31 @@ def _second_try(style_image: str | Path | bytes, out: Path, first: RunResult, cf
 
 
 def _third_try(style_image: str | Path | bytes, out: Path, kept: RunResult, kept_try: Try, tried: tuple[Try, ...],
-               cfg: TrainConfig, name: str, size: int | None, **run: Any) -> RunResult:
+               cfg: TrainConfig, name: str, size: int | None,
+               **run: Any) -> tuple[RunResult, Try, tuple[Try, ...]]:
     """From the better of two tries that is still not good: fine-tune it at style size `size`, or
     (size None) train it on for another cfg.iterations; keep the best of all in `out`."""
     verdict = kept.evaluation["verdict"]
     if size is not None:
-        settings = {"model_config": None, "train_config": replace(cfg, style_size=size, retry="none"),
-                    "resume": False, "init_from": out / CHECKPOINT_NAME}
-        what = f"training again at style size {size} from the kept model: it is {verdict}, its features too small"
-    else:
-        settings = {"model_config": None, "train_config": None, "resume": True,
-                    "iterations": kept.iterations + cfg.iterations}
-        what = f"training on to {kept.iterations + cfg.iterations} iterations: the kept try is {verdict}"
-    result, now, _ = _another_try(style_image, out, kept, kept_try, tried, name, kept_try.init, settings, what, **run)
-    if size is not None and now.name == name:  # the model it started from moved to tries/<its name>/
+        return _from_kept(style_image, out, kept, kept_try, tried, replace(cfg, style_size=size, retry="none"), name,
+                          f"training again at style size {size} from the kept model: it is {verdict}, "
+                          "its features too small", **run)
+    settings = {"model_config": None, "train_config": None, "resume": True,
+                "iterations": kept.iterations + cfg.iterations}
+    what = f"training on to {kept.iterations + cfg.iterations} iterations: the kept try is {verdict}"
+    return _another_try(style_image, out, kept, kept_try, tried, name, kept_try.init, settings, what, **run)
+
+
+def _from_kept(style_image: str | Path | bytes, out: Path, kept: RunResult, kept_try: Try, tried: tuple[Try, ...],
+               train_cfg: TrainConfig, name: str, what: str, **run: Any) -> tuple[RunResult, Try, tuple[Try, ...]]:
+    """A new run of `train_cfg` that starts from the kept model's weights, in out/tries/<name>/; keep the better."""
+    settings = {"model_config": None, "train_config": train_cfg, "resume": False, "init_from": out / CHECKPOINT_NAME}
+    result, now, tried = _another_try(style_image, out, kept, kept_try, tried, name, kept_try.init, settings, what,
+                                      **run)
+    if now.name == name:  # the model it started from moved to tries/<its name>/
         start = load_checkpoint(out / CHECKPOINT_NAME).meta["init_from"]
         update_meta(out / CHECKPOINT_NAME, init_from={**start, "path": str(out / TRIES_DIR / kept_try.name)})
-    return result
+    return result, now, tried
 
 
 def _another_try(style_image: str | Path | bytes, out: Path, kept: RunResult, kept_try: Try, tried: tuple[Try, ...],

@@ -49,8 +49,8 @@ class Job(BaseModel):
     status: JobStatus
     phase: JobPhase | None = None
     start: int = Field(1, description="which try trains: 2 once the verdict was not good and a second try trains "
-                                      "(longer, or from another base), 3 for a third; live iterations then count "
-                                      "on from the earlier tries'")
+                                      "(longer, or from another base), 3 and 4 for a third and a steadying fourth; "
+                                      "live iterations then count on from the earlier tries'")
     created: str
     started: str | None = None
     ended: str | None = None

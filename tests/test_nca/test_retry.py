@@ -1,7 +1,7 @@
 """Which further try a run takes (nca/retry.py): the policy, on the verdicts the check writes."""
 
-from nca.config import TrainConfig
-from nca.retry import LONGEST, Try, third_try
+from nca.config import PRESETS, TrainConfig
+from nca.retry import LONGEST, STEADY_POOL, STEADY_SEED_EVERY, Try, steady_try, steadying, third_try
 from nca.verdict import verdict
 
 FAST = TrainConfig(init="leopard", retry="longer", iterations=200)
@@ -33,3 +33,22 @@ def test_otherwise_a_longer_run_goes_on_once_more_and_a_kept_first_try_stops():
     assert third_try(FAST, drifting, 128) == (LONGEST, None)
     # The first try beat the longer one: going on from it would train the longer try again.
     assert third_try(FAST, kept("leopard", style=0.0515), 128) is None
+
+
+def test_a_kept_model_that_drifts_ends_with_a_steadying_try():
+    # gold after its three tries: 0.024 at step 500, +50% by step 5000.
+    drifting = kept("longest", style=0.0237, rise=1.5)
+    assert drifting.evaluation["verdict"] == "drifts" and steady_try(FAST, drifting)
+    assert not steady_try(FAST, kept("longer"))  # good
+    assert not steady_try(FAST, kept("longer", style=0.0515))  # poor: the texture is not there to steady
+    assert not steady_try(TrainConfig(init="leopard", retry="none"), drifting)
+
+
+def test_the_steadying_try_trains_on_old_states_at_the_size_the_model_kept_trained_at():
+    cfg = steadying(FAST, 80)
+    assert (cfg.style_size, cfg.iterations, cfg.retry) == (80, FAST.iterations, "none")
+    assert (cfg.pool_size, cfg.seed_reset_every) == (STEADY_POOL, STEADY_SEED_EVERY)
+    # Each state is rolled out iterations * batch / pool times: four times as often as in a `fast` run.
+    fast = PRESETS["fast"][1]
+    assert cfg.iterations * cfg.batch / cfg.pool_size == 4 * fast.iterations * fast.batch / fast.pool_size
+    assert steadying(TrainConfig(batch=32, pool_size=64), 128).pool_size == 32  # never a pool smaller than a batch

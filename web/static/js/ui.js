@@ -612,7 +612,7 @@ export function renderJobCard(job) {
     : job.status === 'queued' && job.queue_position ? `queued #${job.queue_position}` : job.status;
   const learnedNothing = jobState(job) !== job.status;
   const again = job.status === 'running' && job.start > 1 && job.phase !== 'retrying'
-    ? ` \u00b7 ${job.start === 2 ? 'second' : 'third'} try` : '';
+    ? ` \u00b7 ${['second', 'third', 'fourth'][job.start - 2] || `${job.start}th`} try` : '';
   status.textContent = learnedNothing ? 'failed: learned nothing' : label + again;
   status.className = `status ${jobState(job)}${job.phase === 'cancelling' ? ' cancelling' : ''}`;
   status.dataset.phase = job.phase || '';
