@@ -149,16 +149,7 @@ def train(
             tries = {"preset": preset, "device": device, "progress": progress, "should_stop": should_stop,
                      "quiet": quiet, "compile_step": compile_step}
             if again is not None and not _stopped(should_stop):
-                result, kept, tried = _second_try(style_image, out, result, cfg, again, **tries)
-                third = third_try(cfg, kept, _trained_size(load_checkpoint(result.checkpoint)))
-                if len(tried) == 2 and third is not None and not _stopped(should_stop):
-                    result, kept, tried = _third_try(style_image, out, result, kept, tried, cfg, *third, **tries)
-                if len(tried) >= 2 and steady_try(cfg, kept) and not _stopped(should_stop):
-                    size = _trained_size(load_checkpoint(result.checkpoint))
-                    result, kept, tried = _from_kept(
-                        style_image, out, result, kept, tried, steadying(cfg, size), STEADY,
-                        f"training on with old states from the kept model: it is {kept.evaluation['verdict']}",
-                        **tries)
+                result = _more_tries(style_image, out, result, cfg, again, **tries)
             if not quiet and result.evaluation and result.evaluation["verdict"] != "good":
                 _print_hints(result.evaluation, load_checkpoint(result.checkpoint))
             return result
@@ -167,6 +158,22 @@ def train(
     finally:
         if created and not any(p.name != LOCK_NAME for p in out.iterdir()):
             shutil.rmtree(out, ignore_errors=True)  # nothing was trained: leave no empty run behind
+
+
+def _more_tries(style_image: str | Path | bytes, out: Path, first: RunResult, cfg: TrainConfig, again: str,
+                **run: Any) -> RunResult:
+    """After a first try that is not good: the second, then a third and a steadying one where the
+    model kept so far calls for them (nca/retry.py); the best of all ends in `out`."""
+    result, kept, tried = _second_try(style_image, out, first, cfg, again, **run)
+    third = third_try(cfg, kept, _trained_size(load_checkpoint(result.checkpoint)))
+    if len(tried) == 2 and third is not None and not _stopped(run["should_stop"]):
+        result, kept, tried = _third_try(style_image, out, result, kept, tried, cfg, *third, **run)
+    if len(tried) >= 2 and steady_try(cfg, kept) and not _stopped(run["should_stop"]):
+        size = _trained_size(load_checkpoint(result.checkpoint))
+        result, kept, tried = _from_kept(style_image, out, result, kept, tried, steadying(cfg, size), STEADY,
+                                         f"training on with old states from the kept model: it {kept.evaluation['verdict']}",
+                                         **run)
+    return result
 
 
 def _stopped(should_stop: Callable[[], bool] | None) -> bool:
