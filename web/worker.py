@@ -108,7 +108,7 @@ def _run(spec: WorkerSpec, messages, stop, log) -> None:
 
     def progress(info: dict[str, Any]) -> None:
         iteration = info["iteration"]
-        if info.get("phase") == "retrying":  # a try starts at 0 (another base or style size) or goes on: count on
+        if info.get("phase") == "retrying":  # a try starts at 0 (a base, style size, steadying) or goes on: count on
             earlier["done"] += earlier["last"] - iteration
         earlier["last"] = iteration
         if "phase" in info:

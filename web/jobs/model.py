@@ -58,7 +58,7 @@ class Job:
     preview_iteration: int | None = None
     live_iteration: int | None = None  # the newest live bundle (web/jobs/live.py), while training
     phase: str | None = None  # one of PHASES while running
-    start: int = 1  # which try trains: 2, 3 once the verdict sent it again (nca/retry.py); live versions count on
+    start: int = 1  # which try trains: 2, 3, 4 as the verdict sends it again (nca/retry.py); live versions count on
     error: str | None = None
     model_id: str | None = None
     verdict: str | None = None  # of the finished model (nca/verdict.py): good, drifts, poor or failed
