@@ -3,9 +3,10 @@
 Some images hold only after more iterations, and which base suits an image cannot be told from the
 image (docs/quality-notes.md), so a preset may name a second try (`retry`): "longer" goes on from
 where the run stopped to LONGER times its iterations, a base name trains again from that base.
-When the better of the two is still not good, a third try starts from it: at a smaller style size
-where its features came out too small (the texture at a size the model can hold), else on for
-another run's worth of iterations. When the model kept after those drifts (its texture forms, then
+When the better of the two is still not good, a third try: where its features came out too small,
+a new run from the same start at a smaller style size (the texture at a size the model can hold)
+for as many iterations as the longer try (a model that learned its features too small does not
+unlearn them in a fine-tune), else on from the kept model for another run's worth of iterations. When the model kept after those drifts (its texture forms, then
 slowly turns into another), a last try steadies it: it trains on with a pool so small that each state
 lives several times as many steps, so the model learns from the aged texture it drifts from.
 The run directory ends up holding the model kept; the others, complete, move to
@@ -56,15 +57,22 @@ def rank(evaluation: dict[str, Any]) -> tuple[int, float]:
 
 
 def third_try(cfg: TrainConfig, kept: Try, trained_size: int) -> tuple[str, int | None] | None:
-    """After a second try: (its folder name, the smaller style size or None to go on at the same size)
-    for a third try from the kept model, or None. Only where the kept verdict is still not good, and
-    going on is new only from a model that already went on (from the first, it would repeat the second)."""
+    """After a second try: (its folder name, the smaller style size to start again at, or None to go on
+    from the kept model at the same size) for a third try, or None. Only where the kept verdict is still
+    not good, and going on is new only from a model that already went on (from the first, it would
+    repeat the second)."""
     if kept.evaluation["verdict"] == "good" or not retries(cfg):
         return None
     size = smaller_style_size(kept.evaluation, trained_size)
     if size is not None:
         return f"style{size}", size
     return (LONGEST, None) if kept.name == "longer" else None
+
+
+def restyled(cfg: TrainConfig, init: str, style_size: int) -> TrainConfig:
+    """The smaller-style third try's settings: a new run from the kept try's start `init` at
+    `style_size`, trained as long as the longer try."""
+    return replace(cfg, init=init, style_size=style_size, iterations=cfg.iterations * LONGER, retry="none")
 
 
 def steady_try(cfg: TrainConfig, kept: Try) -> bool:

@@ -56,6 +56,7 @@ from .retry import (
     copy_run,
     keep_better,
     newest_preview,
+    restyled,
     second_try,
     steady_try,
     steadying,
@@ -220,13 +221,14 @@ def _second_try(style_image: str | Path | bytes, out: Path, first: RunResult, cf
 def _third_try(style_image: str | Path | bytes, out: Path, kept: RunResult, kept_try: Try, tried: tuple[Try, ...],
                cfg: TrainConfig, name: str, size: int | None,
                **run: Any) -> tuple[RunResult, Try, tuple[Try, ...]]:
-    """From the better of two tries that is still not good: fine-tune it at style size `size`, or
-    (size None) train it on for another cfg.iterations; keep the best of all in `out`."""
+    """After two tries, the better of which is still not good: train again from its start at style
+    size `size`, or (size None) train it on for another cfg.iterations; keep the best of all in `out`."""
     verdict = kept.evaluation["verdict"]
     if size is not None:
-        return _from_kept(style_image, out, kept, kept_try, tried, replace(cfg, style_size=size, retry="none"), name,
-                          f"training again at style size {size} from the kept model: it is {verdict}, "
-                          "its features too small", **run)
+        settings = {"model_config": None, "train_config": restyled(cfg, kept_try.init, size), "resume": False}
+        what = (f"training again from the {kept_try.init} start at style size {size}: the kept try is {verdict}, "
+                "its features too small")
+        return _another_try(style_image, out, kept, kept_try, tried, name, kept_try.init, settings, what, **run)
     settings = {"model_config": None, "train_config": None, "resume": True,
                 "iterations": kept.iterations + cfg.iterations}
     what = f"training on to {kept.iterations + cfg.iterations} iterations: the kept try is {verdict}"

@@ -1,7 +1,7 @@
 """Which further try a run takes (nca/retry.py): the policy, on the verdicts the check writes."""
 
 from nca.config import PRESETS, TrainConfig
-from nca.retry import LONGEST, STEADY_POOL, STEADY_SEED_EVERY, Try, steady_try, steadying, third_try
+from nca.retry import LONGER, LONGEST, STEADY_POOL, STEADY_SEED_EVERY, Try, restyled, steady_try, steadying, third_try
 from nca.verdict import verdict
 
 FAST = TrainConfig(init="leopard", retry="longer", iterations=200)
@@ -24,6 +24,13 @@ def test_features_too_small_train_again_at_the_style_size_the_model_can_hold():
     assert third_try(FAST, kept("longer", scale=1.40), 128) == ("style96", 96)
     assert third_try(FAST, kept("leopard", scale=1.37), 128) == ("style96", 96)
     assert third_try(FAST, kept("longer", scale=1.40), 64) == ("style48", 48)  # from the size it trained at
+
+
+def test_the_smaller_style_try_starts_again_from_the_kept_try_s_start_as_long_as_the_longer_try():
+    # A fine-tune of the kept model kept its too-small features (ice at 80: scale 1.10, drifting +42%).
+    cfg = restyled(FAST, "pebbles", 80)
+    assert (cfg.init, cfg.style_size, cfg.retry) == ("pebbles", 80, "none")
+    assert cfg.iterations == LONGER * FAST.iterations and cfg.pool_size == FAST.pool_size
 
 
 def test_otherwise_a_longer_run_goes_on_once_more_and_a_kept_first_try_stops():
