@@ -33,7 +33,7 @@ from nca.config import preset as get_preset  # noqa: E402
 from nca.evaluate import CHECK_SAMPLES, evaluate, style_tensor  # noqa: E402
 from nca.precision import training_dtype  # noqa: E402
 from nca.probe import probe_losses  # noqa: E402
-from nca.retry import LONGER, retries  # noqa: E402
+from nca.retry import LONGER, restyled, retries  # noqa: E402
 from nca.stepper import make_stepper  # noqa: E402
 from nca.sweep.spec import SweepError, parse_value  # noqa: E402
 from nca.train import train  # noqa: E402
@@ -103,8 +103,10 @@ def measure(name: str, iterations: int, repeats: int, threads: int, overrides: d
     seconds, warmup_s = statistics.median(per_it), statistics.median(warmups)
     total = warmup_s + cfg.iterations * seconds + probes_in(cfg) * probe_s + check_s
     again = second_try_s(cfg, seconds, warmup_s, probe_s, check_s, total)
-    # A third fine-tunes the kept model at a smaller style (as much as the first) or goes on (as the second).
-    third = None if again is None else max(total, again)
+    # A third trains anew at a smaller style (the style's size does not change the time) or goes on (as the second).
+    anew_cfg = restyled(cfg, cfg.init, cfg.style_size)
+    anew = warmup_s + anew_cfg.iterations * seconds + probes_in(anew_cfg) * probe_s + check_s
+    third = None if again is None else max(anew, again)
     # A steadying fourth fine-tunes the kept model as the first trained (nca/retry.py steadying).
     fourth = None if again is None else total
     return {"preset": name, "iterations": cfg.iterations, "s_per_it_runs": [round(t, 4) for t in per_it],

@@ -4,11 +4,12 @@ Some images hold only after more iterations, and which base suits an image canno
 image (docs/quality-notes.md), so a preset may name a second try (`retry`): "longer" goes on from
 where the run stopped to LONGER times its iterations, a base name trains again from that base.
 When the better of the two is still not good, a third try: where its features came out too small,
-a new run from the same start at a smaller style size (the texture at a size the model can hold)
-for as many iterations as the longer try (a model that learned its features too small does not
-unlearn them in a fine-tune), else on from the kept model for another run's worth of iterations. When the model kept after those drifts (its texture forms, then
-slowly turns into another), a last try steadies it: it trains on with a pool so small that each state
-lives several times as many steps, so the model learns from the aged texture it drifts from.
+a new run from the same start at a smaller style size (the texture at a size the model can hold),
+as long as the longer try (a fine-tune of the kept model at that size drifted where a new run held),
+else on from the kept model for another run's worth of iterations. When the model kept after those
+drifts (its texture forms, then slowly turns into another), a last try steadies it: it trains on
+with a pool so small that each state lives several times as many steps, so the model learns from
+the aged texture it drifts from.
 The run directory ends up holding the model kept; the others, complete, move to
 <run>/tries/<their names>/, and the kept checkpoint's `tries` metadata lists all.
 """
