@@ -172,3 +172,7 @@ def test_more_tries_stream_on_and_export_the_model_kept(tmp_path, retry, iterati
     assert bundled["quality"]["verdict"] == run.meta["evaluation"]["verdict"] == sent[-1]["verdict"]
     assert bundled["training"]["init_from"]["path"] == run.meta["init_from"]["path"]
     assert bundled["training"]["tries"] == run.meta["tries"] and bundled["training"]["iterations"] == run.meta["iterations"]
+    # The smaller-style try is a new run from a packaged base, not a fine-tune of an earlier try.
+    restyled = next(p for p in (job_dir / "run", job_dir / "run" / "tries" / "style64") if (p / "checkpoint.pt").exists()
+                    and load_checkpoint(p).train_config.style_size == 64)
+    assert load_checkpoint(restyled).meta["init_from"]["path"] in ("leopard", "pebbles")
