@@ -355,7 +355,7 @@ def test_each_further_try_shows_in_the_job_until_it_ends(settings):
     manager._handle(job, protocol.progress(1, 200, 0.2, 2.0, 99.0, 0.002, {}))
     assert (job.start, job.phase, job.iteration) == (2, "training", 1)
     assert manager.get(job.id).to_dict()["start"] == 2
-    manager._handle(job, protocol.phase("retrying"))  # still not good: a third try from the better of the two
+    manager._handle(job, protocol.phase("retrying"))  # still not good: a third try
     manager._handle(job, protocol.progress(1, 200, 0.2, 2.0, 99.0, 0.002, {}))
     assert (job.start, job.phase, job.iteration) == (3, "training", 1)
     manager._handle(job, protocol.phase("retrying"))  # the kept model drifts: a fourth try steadies it
