@@ -77,15 +77,16 @@ def reference_step(counts: list[int]) -> int:
 
 def smaller_style_size(evaluation: dict[str, Any], style_size: int, multiple: int = 16) -> int | None:
     """For a poor verdict whose features came out too small (scale ratio above the range), the
-    style size at which they would be the model's own: style_size / scale, to a multiple of
-    `multiple`. None where the scale is not the problem or no smaller size is left."""
+    style size at which they would be the model's own: style_size / scale, down to a multiple of
+    `multiple` (down: a model's features shrink by less than its style does). None where the scale
+    is not the problem or no smaller size is left."""
     if evaluation.get("verdict") != "poor" or not evaluation.get("steps"):
         return None
     steps = {int(n): v for n, v in evaluation["steps"].items()}
     scale = steps[reference_step(sorted(steps))].get("scale_ratio", math.nan)
     if not (math.isfinite(scale) and scale > SCALE_RANGE[1]):
         return None
-    size = max(multiple, round(style_size / scale / multiple) * multiple)
+    size = max(multiple, math.floor(style_size / scale / multiple) * multiple)
     return size if size < style_size else None
 
 
