@@ -20,7 +20,7 @@ def test_a_good_run_or_one_without_retries_stops():
 
 
 def test_features_too_small_train_again_at_the_style_size_the_model_can_hold():
-    # leaves4, kept after its longer try at scale 1.30, and its first try (1.30): both at 96.
+    # leaves4's kept try (scale 1.30 at 128): at 96, whichever try it was.
     assert third_try(FAST, kept("longer", scale=1.30), 128) == ("style96", 96)
     assert third_try(FAST, kept("leopard", scale=1.30), 128) == ("style96", 96)
     assert third_try(FAST, kept("longer", scale=1.30), 64) == ("style48", 48)  # from the size it trained at
