@@ -133,6 +133,10 @@ class TrainConfig:
                                  "and keep the checkpoint whose texture holds best (0 = keep the last)",
                               flag="--probe-every", low=0)
     probe_from: float = option(0.5, "fraction of the run after which probing starts", low=0.0, high=1.0)
+    # An image that holds early gains nothing from the rest of the iterations (docs/quality-notes.md).
+    stop_below: float = option(0.0, "end the run at the first probe whose score is at most this: its texture "
+                                    "already holds (0 = train every iteration; a run that stopped, resumed, "
+                                    "trains on)", flag="--stop-below", low=0.0)
     preview_every: int = option(100, "iterations between pool previews", low=1)
     # Every run ends with a short evaluation (nca.evaluate.check) and a verdict, stored in the run and bundle.
     check_steps: tuple[int, ...] = option((500, 2000, 5000), "step counts of the closing check (() = none)")
@@ -153,6 +157,7 @@ class TrainConfig:
             (len(self.layer_weights) == 5 and all(w >= 0 for w in self.layer_weights),
              "layer_weights must be 5 non-negative numbers"),
             (all(isinstance(n, int) and n >= 1 for n in self.check_steps), "check_steps must be step counts >= 1"),
+            (self.stop_below == 0 or self.probe_every > 0, "stop_below needs probes: set probe_every"),
         ])
 
 

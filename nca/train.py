@@ -295,6 +295,8 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     run = RunDir(out)
     if resume:
         model_cfg, train_cfg, start = run.resume_settings(overrides)
+        if run.resumed.meta.get("stopped_early"):  # it held once; going on asks for the iterations it skipped
+            train_cfg = replace(train_cfg, stop_below=0.0)
     else:
         pm, pt = get_preset(preset, **overrides)
         model_cfg, train_cfg, start = model_config or pm, train_config or pt, 0
@@ -433,7 +435,13 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
                               snapshot=snapshot))
             if selection.due(iteration):
                 _say(progress, iteration, "probing")
-                metrics.write(json.dumps(selection.probe(iteration, model, style_loss, step)) + "\n")
+                probed = selection.probe(iteration, model, style_loss, step)
+                metrics.write(json.dumps(probed) + "\n")
+                if train_cfg.stop_below and probed["score"] <= train_cfg.stop_below:
+                    run_meta["stopped_early"] = True
+                    metrics.write(json.dumps({"iteration": iteration, "event": "stopped early",
+                                              "score": probed["score"]}) + "\n")
+                    break
                 _say(progress, iteration, "training")
             if iteration % train_cfg.checkpoint_every == 0 or iteration == train_cfg.iterations:
                 metrics.flush()
@@ -591,6 +599,8 @@ def _finish(run: RunDir, model: NCA, selection: CheckpointSelection, vgg: VGGFea
     previews.write_rollout_preview(run.path, model, size=2 * cfg.grid)
     if not quiet:
         kept = f" (kept iteration {selection.iteration}: steadiest long rollout)" if selection.best is not None else ""
+        if result.iterations < cfg.iterations and result.status == "finished":
+            kept += f"; {cfg.iterations - result.iterations} iterations skipped: the probe says the texture holds"
         print(f"{result.status}: {result.iterations} iterations, final loss {result.final_loss:.4g}, "
               f"{result.wall_time:.0f} s -> {run.checkpoint}{kept}", file=sys.stderr)
     if not cfg.check_steps or result.status != "finished":

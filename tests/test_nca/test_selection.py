@@ -1,5 +1,7 @@
 """Checkpoint selection inside a run: the best probed weights are handed on, training itself is untouched."""
 
+import json
+
 import torch
 
 from nca.checkpoint import load_checkpoint
@@ -30,3 +32,22 @@ def test_probing_keeps_the_best_probed_weights_and_resume_goes_on_from_the_lates
     resumed = train(STYLE, probed.out_dir, resume=True, iterations=16, quiet=True, compile_step=False)
     assert resumed.iterations == 16
     assert [p["iteration"] for p in events(probed.out_dir) if p.get("event") == "probe"] == [8, 12, 16]
+
+
+def test_a_run_ends_at_the_first_probe_that_holds_and_goes_on_when_resumed(tmp_path):
+    probing = dict(iterations=12, probe_every=4, probe_from=0.5, **FAST)
+    # No probe of a tiny model scores under 1e-9; every one scores under a million.
+    full = train(STYLE, tmp_path / "full", stop_below=1e-9, **probing)
+    assert full.iterations == 12
+    stopped = train(STYLE, tmp_path / "stopped", stop_below=1e6, **probing)
+    assert (stopped.iterations, stopped.status, stopped.selected_iteration) == (8, "finished", 8)
+    assert losses(stopped.out_dir) == losses(full.out_dir)[:8]  # the same run, ended at its first probe
+    assert [e["event"] for e in events(stopped.out_dir) if "event" in e] == ["probe", "stopped early"]
+    ckpt = load_checkpoint(stopped.out_dir)
+    assert ckpt.meta["iterations"] == 8 and ckpt.meta["stopped_early"] and ckpt.train_config.iterations == 12
+    assert json.loads((stopped.out_dir / "evaluation.json").read_text())["verdict"]  # checked as any finished run
+
+    # Going on from a run that held trains the iterations it skipped, probing as it goes.
+    resumed = train(STYLE, stopped.out_dir, resume=True, quiet=True, compile_step=False)
+    assert resumed.iterations == 12
+    assert [e["iteration"] for e in events(stopped.out_dir) if e.get("event") == "probe"] == [8, 12]
