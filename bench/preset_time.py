@@ -43,13 +43,17 @@ STYLE = REPO / "gallery" / "styles" / "leopard.png"
 WARMUP = 5  # iterations dropped from each run (compilation, caches)
 
 
+def probe_iterations(cfg) -> list[int]:
+    """The iterations at which a run of `cfg` probes (nca/selection.py)."""
+    if not cfg.probe_every:
+        return []
+    start = math.ceil(cfg.probe_from * cfg.iterations)
+    return sorted({i for i in range(start, cfg.iterations + 1) if i % cfg.probe_every == 0} | {cfg.iterations})
+
+
 def probes_in(cfg, after: int = 0) -> int:
     """Probes a run of `cfg` takes after iteration `after`."""
-    if not cfg.probe_every:
-        return 0
-    start = math.ceil(cfg.probe_from * cfg.iterations)
-    due = {i for i in range(start, cfg.iterations + 1) if i % cfg.probe_every == 0} | {cfg.iterations}
-    return len([i for i in due if i >= start and i > after])
+    return len([i for i in probe_iterations(cfg) if i > after])
 
 
 def second_try_s(cfg, seconds: float, warmup_s: float, probe_s: float, check_s: float, first_s: float) -> float | None:
@@ -102,6 +106,9 @@ def measure(name: str, iterations: int, repeats: int, threads: int, overrides: d
         check_s = time.perf_counter() - t0
     seconds, warmup_s = statistics.median(per_it), statistics.median(warmups)
     total = warmup_s + cfg.iterations * seconds + probes_in(cfg) * probe_s + check_s
+    # A run that stops early (stop_below) ends at a probe before its last iteration, then checks.
+    stops = {i: warmup_s + i * seconds + (probes_in(cfg) - probes_in(cfg, after=i)) * probe_s + check_s
+             for i in probe_iterations(cfg)[:-1]} if cfg.stop_below else {}
     again = second_try_s(cfg, seconds, warmup_s, probe_s, check_s, total)
     # A third trains anew at a smaller style (the style's size does not change the time) or goes on (as the second).
     anew_cfg = restyled(cfg, cfg.init, cfg.style_size)
@@ -112,6 +119,7 @@ def measure(name: str, iterations: int, repeats: int, threads: int, overrides: d
     return {"preset": name, "iterations": cfg.iterations, "s_per_it_runs": [round(t, 4) for t in per_it],
             "s_per_it": round(seconds, 4), "warmup_s": round(warmup_s, 1), "probes": probes_in(cfg), "probe_s": round(probe_s, 1),
             "check_s": round(check_s, 1), "minutes": round(total / 60, 2),
+            "stopped_early_minutes": {str(i): round(t / 60, 2) for i, t in stops.items()},
             "with_second_try_minutes": (None if again is None else round((total + again) / 60, 2)),
             "with_third_try_minutes": (None if third is None else round((total + again + third) / 60, 2)),
             "with_fourth_try_minutes": (None if fourth is None else round((total + again + third + fourth) / 60, 2)),
@@ -146,7 +154,9 @@ def main() -> None:
               f"{row['minutes'] / base:.2f} of {rows[-1]['preset']}"
               + (f"; {row['with_second_try_minutes']:.1f} min when a second try runs, "
                  f"{row['with_third_try_minutes']:.1f} min with a third, {row['with_fourth_try_minutes']:.1f} with a "
-                 "fourth" if row["with_second_try_minutes"] else ""))
+                 "fourth" if row["with_second_try_minutes"] else "")
+              + "".join(f"; {m:.2f} min ({m / base:.2f}) stopped at iteration {i}"
+                        for i, m in row["stopped_early_minutes"].items()))
 
 
 if __name__ == "__main__":

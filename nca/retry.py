@@ -9,7 +9,8 @@ as long as the longer try (a fine-tune of the kept model at that size drifted wh
 else on from the kept model for another run's worth of iterations. When the model kept after those
 drifts (its texture forms, then slowly turns into another), a last try steadies it: it trains on
 with a pool so small that each state lives several times as many steps, so the model learns from
-the aged texture it drifts from.
+the aged texture it drifts from. Only the first try stops early (stop_below): the others come after a
+check that was not good, so a probe that holds says too little to end them.
 The run directory ends up holding the model kept; the others, complete, move to
 <run>/tries/<their names>/, and the kept checkpoint's `tries` metadata lists all.
 """
@@ -73,7 +74,8 @@ def third_try(cfg: TrainConfig, kept: Try, trained_size: int) -> tuple[str, int 
 def restyled(cfg: TrainConfig, init: str, style_size: int) -> TrainConfig:
     """The smaller-style third try's settings: a new run from the kept try's start `init` at
     `style_size`, trained as long as the longer try."""
-    return replace(cfg, init=init, style_size=style_size, iterations=cfg.iterations * LONGER, retry="none")
+    return replace(cfg, init=init, style_size=style_size, iterations=cfg.iterations * LONGER, retry="none",
+                   stop_below=0.0)
 
 
 def steady_try(cfg: TrainConfig, kept: Try) -> bool:
@@ -85,7 +87,7 @@ def steadying(cfg: TrainConfig, style_size: int) -> TrainConfig:
     """The steadying try's settings: `cfg`'s iterations from the kept model, at the size it trained at,
     with a small pool that is seldom reset, so its states grow old."""
     return replace(cfg, style_size=style_size, pool_size=max(STEADY_POOL, cfg.batch),
-                   seed_reset_every=STEADY_SEED_EVERY, retry="none")
+                   seed_reset_every=STEADY_SEED_EVERY, retry="none", stop_below=0.0)
 
 
 @dataclass(frozen=True)

@@ -213,7 +213,8 @@ def _second_try(style_image: str | Path | bytes, out: Path, first: RunResult, cf
     if longer:
         settings = {"model_config": None, "train_config": None, "resume": True, "iterations": cfg.iterations * LONGER}
     else:
-        settings = {"model_config": None, "train_config": replace(cfg, init=again, retry="none"), "resume": False}
+        settings = {"model_config": None, "train_config": replace(cfg, init=again, retry="none", stop_below=0.0),
+                    "resume": False}
     return _another_try(style_image, out, first, first_try, (first_try,), again, cfg.init if longer else again,
                         settings, f"{what}: the first try is {first.evaluation['verdict']}", **run)
 
@@ -295,8 +296,7 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
     run = RunDir(out)
     if resume:
         model_cfg, train_cfg, start = run.resume_settings(overrides)
-        if run.resumed.meta.get("stopped_early"):  # it held once; going on asks for the iterations it skipped
-            train_cfg = replace(train_cfg, stop_below=0.0)
+        train_cfg = replace(train_cfg, stop_below=0.0)  # going on asks for the iterations, stopped early or not
     else:
         pm, pt = get_preset(preset, **overrides)
         model_cfg, train_cfg, start = model_config or pm, train_config or pt, 0
@@ -437,7 +437,7 @@ def _train(style_image: str | Path | bytes, out: Path, *, preset: str, model_con
                 _say(progress, iteration, "probing")
                 probed = selection.probe(iteration, model, style_loss, step)
                 metrics.write(json.dumps(probed) + "\n")
-                if train_cfg.stop_below and probed["score"] <= train_cfg.stop_below:
+                if train_cfg.stop_below and probed["score"] <= train_cfg.stop_below and iteration < train_cfg.iterations:
                     run_meta["stopped_early"] = True
                     metrics.write(json.dumps({"iteration": iteration, "event": "stopped early",
                                               "score": probed["score"]}) + "\n")

@@ -150,6 +150,9 @@ def test_a_run_that_is_not_good_trains_again_from_the_second_start_and_keeps_the
     assert {p.name for p in other.iterdir()} >= {"checkpoint.pt", "resume.pt", "metrics.jsonl", "evaluation.json",
                                                 "style.png", "preview_rollout.png"}
     assert load_checkpoint(other).meta["init_from"]["path"] == other_init
+    # Only the first try may stop early: the second follows a check that was not good.
+    stops = {kept_init: kept.train_config.stop_below, other_init: load_checkpoint(other).train_config.stop_below}
+    assert stops == {"leopard": PRESETS[DEFAULT_PRESET][1].stop_below, "pebbles": 0.0} and stops["leopard"] > 0
     assert sorted(p.name for p in (out / "tries").iterdir()) == [other_init]
     if result.evaluation["verdict"] != "good":
         assert "another start may hold where leopard and pebbles did not: --init rust, --init gravel" in err

@@ -4,7 +4,7 @@ from nca.config import PRESETS, TrainConfig
 from nca.retry import LONGER, LONGEST, STEADY_POOL, STEADY_SEED_EVERY, Try, restyled, steady_try, steadying, third_try
 from nca.verdict import verdict
 
-FAST = TrainConfig(init="leopard", retry="longer", iterations=200)
+FAST = TrainConfig(init="leopard", retry="longer", iterations=200, stop_below=0.05)
 
 
 def kept(name, scale=1.0, style=0.02, rise=1.0):
@@ -29,7 +29,7 @@ def test_features_too_small_train_again_at_the_style_size_the_model_can_hold():
 def test_the_smaller_style_try_starts_again_from_the_kept_try_s_start_as_long_as_the_longer_try():
     # ice: a fine-tune of its kept model at style size 80 drifted (+42%); a new run from the base at 80 held.
     cfg = restyled(FAST, "pebbles", 80)
-    assert (cfg.init, cfg.style_size, cfg.retry) == ("pebbles", 80, "none")
+    assert (cfg.init, cfg.style_size, cfg.retry, cfg.stop_below) == ("pebbles", 80, "none", 0.0)  # first try only
     assert cfg.iterations == LONGER * FAST.iterations and cfg.pool_size == FAST.pool_size
 
 
@@ -53,7 +53,7 @@ def test_a_kept_model_that_drifts_ends_with_a_steadying_try():
 
 def test_the_steadying_try_trains_on_old_states_at_the_size_the_model_kept_trained_at():
     cfg = steadying(FAST, 80)
-    assert (cfg.style_size, cfg.iterations, cfg.retry) == (80, FAST.iterations, "none")
+    assert (cfg.style_size, cfg.iterations, cfg.retry, cfg.stop_below) == (80, FAST.iterations, "none", 0.0)
     assert (cfg.pool_size, cfg.seed_reset_every) == (STEADY_POOL, STEADY_SEED_EVERY)
     # Each state is rolled out iterations * batch / pool times: four times as often as in a `fast` run.
     fast = PRESETS["fast"][1]
