@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -101,11 +101,18 @@ class RunDir:
         (self.path / EVALUATION_NAME).write_text(json.dumps(evaluation, indent=1) + "\n")
 
 
-def run_progress(out: Path) -> tuple[int, int] | None:
-    """(iterations done, iterations asked for) of the run in `out`; None without a readable checkpoint."""
+class RunProgress(NamedTuple):
+    done: int  # iterations trained
+    asked: int  # iterations the run was asked for
+    stopped_early: bool  # it ended before `asked`, at a probe that held: it is over all the same
+
+
+def run_progress(out: Path) -> RunProgress | None:
+    """How far the run in `out` got; None without a readable checkpoint."""
     try:
         ckpt = load_checkpoint(out / CHECKPOINT_NAME)
-        return int(ckpt.meta.get("iterations", 0)), ckpt.train_config.iterations
+        return RunProgress(int(ckpt.meta.get("iterations", 0)), ckpt.train_config.iterations,
+                           bool(ckpt.meta.get("stopped_early", False)))
     except (CheckpointError, TypeError, ValueError):
         return None
 

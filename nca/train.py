@@ -9,8 +9,9 @@ Read top to bottom: `train()` sets up a run directory (nca/rundir.py), then each
   5. writes the batch back to the pool.
 A non-finite loss is discarded (learning rate lowered, event logged), never checkpointed.
 With `probe_every` set, checkpoint.pt holds the best probed weights (nca/selection.py); the
-latest weights, which `--resume` continues from, live in resume.pt. The run ends with a short
-evaluation and its verdict (nca/evaluate.py).
+latest weights, which `--resume` continues from, live in resume.pt. With `stop_below` set, the run
+ends at the first probe that scores at most that. The run ends with a short evaluation and its
+verdict (nca/evaluate.py).
 """
 
 from __future__ import annotations

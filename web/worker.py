@@ -124,10 +124,10 @@ def _run(spec: WorkerSpec, messages, stop, log) -> None:
             if "snapshot" in info and not stop.is_set() and writer.due(version):
                 _write_live(writer, left, info["snapshot"], version, messages, log)
     done = run_progress(run_dir) if resume else None
-    if done is not None and done[0] >= (options.get("iterations") or done[1]):
+    if done is not None and (done.done >= (options.get("iterations") or done.asked) or done.stopped_early):
         # The run finished (its worker died before exporting, or an earlier server lost track): export it.
         meta = load_checkpoint(run_dir).meta
-        result = RunResult(run_dir, run_dir / CHECKPOINT_NAME, done[0], meta.get("final_loss", math.nan),
+        result = RunResult(run_dir, run_dir / CHECKPOINT_NAME, done.done, meta.get("final_loss", math.nan),
                            meta.get("wall_time", 0.0), "finished", evaluation=meta.get("evaluation"))
     else:
         result = train(style, run_dir, preset=spec["preset"], device=spec.get("device", "auto"), resume=resume,

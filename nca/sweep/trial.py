@@ -95,9 +95,10 @@ def unpack(archive: bytes, run_dir: Path) -> None:
 
 
 def _trained(meta: dict[str, Any], cfg) -> bool:
-    """Whether the run's training is over: all its iterations, and its check when a second try hangs on it
-    (a longer try keeps more iterations than the config's)."""
-    return meta.get("iterations", 0) >= cfg.iterations and (not cfg.check_steps or "evaluation" in meta)
+    """Whether the run's training is over: all its iterations or a stop at a probe that held, and its
+    check when a second try hangs on it (a longer try keeps more iterations than the config's)."""
+    ended = meta.get("iterations", 0) >= cfg.iterations or meta.get("stopped_early", False)
+    return ended and (not cfg.check_steps or "evaluation" in meta)
 
 
 def _one_line(exc: BaseException) -> str:

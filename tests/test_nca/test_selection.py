@@ -46,6 +46,10 @@ def test_a_run_ends_at_the_first_probe_that_holds_and_goes_on_when_resumed(tmp_p
     ckpt = load_checkpoint(stopped.out_dir)
     assert ckpt.meta["iterations"] == 8 and ckpt.meta["stopped_early"] and ckpt.train_config.iterations == 12
     assert json.loads((stopped.out_dir / "evaluation.json").read_text())["verdict"]  # checked as any finished run
+    # A probe at the last iteration ends the run anyway: that is no stop.
+    last = train(STYLE, tmp_path / "last", stop_below=1e6, **dict(probing, iterations=8, probe_from=1.0))
+    assert "stopped early" not in [e.get("event") for e in events(last.out_dir)]
+    assert "stopped_early" not in load_checkpoint(last.out_dir).meta
 
     # Going on from a run that held trains the iterations it skipped, probing as it goes.
     resumed = train(STYLE, stopped.out_dir, resume=True, quiet=True, compile_step=False)

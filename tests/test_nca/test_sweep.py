@@ -144,3 +144,18 @@ def test_a_trial_of_a_preset_that_tries_again_keeps_the_second_try_and_is_not_re
     trained = (run_dir / "resume.pt").stat().st_mtime_ns
     again = run_trial(trial, run_dir, Judging(**JUDGING))  # a finished run is judged again, not trained again
     assert (run_dir / "resume.pt").stat().st_mtime_ns == trained and again["tries"] == row["tries"]
+
+
+def test_a_trial_whose_run_stopped_early_is_done_and_not_trained_on(tmp_path):
+    from nca.sweep.spec import Judging
+    from nca.sweep.trial import run_trial
+
+    # Every probe of a tiny model scores under a million: the run ends at its first probe, 8 of 12.
+    grid = {"iterations": [12], "probe_every": [4], "stop_below": [1e6]}
+    trial = product_trials([TEXTURES / "pebbles.png"], [0], "tiny", grid)[0]
+    run = tmp_path / trial.name
+    first = run_trial(trial, run, Judging(**JUDGING))
+    assert (first["status"], first["iterations"]) == ("done", 8)
+    trained = (run / "metrics.jsonl").read_text()
+    again = run_trial(trial, run, Judging(**JUDGING))  # the next attempt, after a worker died while judging
+    assert (again["status"], again["iterations"]) == ("done", 8) and (run / "metrics.jsonl").read_text() == trained

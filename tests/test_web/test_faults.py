@@ -109,19 +109,23 @@ def test_a_lock_held_by_another_process_is_respected_and_dies_with_it(tmp_path):
     train(TEXTURES / "pebbles.png", run, preset="tiny", iterations=2, quiet=True, compile_step=False)
 
 
-@pytest.fixture
-def finished_job(settings):
+def lost_job(settings, iterations, **options):
     """A job whose run completed while its server had lost track: job.json still says running."""
     with studio_client(settings) as c:
         job = c.post("/api/jobs", files={"image": ("s.png", png_bytes((64, 64)), "image/png")},
-                     data={"preset": "tiny", "iterations": "3"}).json()
+                     data={"preset": "tiny", "iterations": str(iterations)}).json()
     job_dir = settings.jobs_dir / job["id"]
-    train((job_dir / "upload").read_bytes(), job_dir / "run", preset="tiny", iterations=3, quiet=True,
-          compile_step=False)
+    train((job_dir / "upload").read_bytes(), job_dir / "run", preset="tiny", iterations=iterations, quiet=True,
+          compile_step=False, **options)
     state = json.loads((job_dir / "job.json").read_text())
     state.update(status="running", phase="training", iteration=1, runs=1)
     (job_dir / "job.json").write_text(json.dumps(state))
     return job["id"], job_dir
+
+
+@pytest.fixture
+def finished_job(settings):
+    return lost_job(settings, 3)
 
 
 def test_a_job_whose_run_finished_and_exported_is_finished_on_restart(settings, finished_job):
@@ -129,6 +133,14 @@ def test_a_job_whose_run_finished_and_exported_is_finished_on_restart(settings, 
     export(job_dir / "run", settings.models_dir, name=job_id)
     job = JobManager(settings).get(job_id)
     assert job.status == "finished" and job.model_id == job_id and job.iteration == 3
+
+
+def test_a_job_whose_run_stopped_early_and_exported_is_finished_on_restart(settings):
+    # Every probe of a tiny model scores under a million: the run ends at its first probe, 8 of 12.
+    job_id, job_dir = lost_job(settings, 12, probe_every=4, stop_below=1e6)
+    export(job_dir / "run", settings.models_dir, name=job_id)
+    job = JobManager(settings).get(job_id)
+    assert job.status == "finished" and job.model_id == job_id and (job.iteration, job.iterations) == (8, 12)
 
 
 @pytest.mark.slow

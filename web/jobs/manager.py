@@ -96,11 +96,11 @@ class JobManager:
         after that server lost track of it, or it stopped part-way and can be resumed."""
         progress = run_progress(self.jobs_dir / job.id / "run")
         if progress is not None:
-            job.iteration = progress[0]
-            job.iterations = job.iterations or progress[1]
+            job.iteration = progress.done
+            job.iterations = job.iterations or progress.asked
         bundle_done = (self.models_dir / job.id / "model.json").is_file()
-        wanted = job.options.get("iterations") or (progress[1] if progress else None)
-        if progress is not None and bundle_done and progress[0] >= wanted:
+        wanted = job.options.get("iterations") or (progress.asked if progress else None)
+        if progress is not None and bundle_done and (progress.done >= wanted or progress.stopped_early):
             job.status, job.model_id, job.error = FINISHED, job.id, None
             info = read_json(self.models_dir / job.id / "model.json") or {}
             job.verdict = (info.get("quality") or {}).get("verdict")
