@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from nca.evaluate import CHECK_SAMPLES, evaluate, style_tensor  # noqa: E402
 from nca.precision import training_dtype  # noqa: E402
 from nca.probe import probe_losses  # noqa: E402
 from nca.retry import LONGER, restyled, retries  # noqa: E402
+from nca.selection import CheckpointSelection  # noqa: E402
 from nca.stepper import make_stepper  # noqa: E402
 from nca.sweep.spec import SweepError, parse_value  # noqa: E402
 from nca.train import train  # noqa: E402
@@ -44,11 +44,9 @@ WARMUP = 5  # iterations dropped from each run (compilation, caches)
 
 
 def probe_iterations(cfg) -> list[int]:
-    """The iterations at which a run of `cfg` probes (nca/selection.py)."""
-    if not cfg.probe_every:
-        return []
-    start = math.ceil(cfg.probe_from * cfg.iterations)
-    return sorted({i for i in range(start, cfg.iterations + 1) if i % cfg.probe_every == 0} | {cfg.iterations})
+    """The iterations at which a run of `cfg` probes: the training's own schedule."""
+    selection = CheckpointSelection(cfg)
+    return [i for i in range(1, cfg.iterations + 1) if selection.due(i)]
 
 
 def probes_in(cfg, after: int = 0) -> int:
