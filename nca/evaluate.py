@@ -30,14 +30,14 @@ from PIL import Image
 from . import exits
 from .checkpoint import Checkpoint, load_checkpoint
 from .image import tensor_to_image, tile
-from .model import NCA, fire_mask, pick_device, to_rgb
+from .model import pick_device, to_rgb
 from .previews import image_grid
+from .rollouts import make_rollout
 from .stepper import make_stepper
 from .verdict import describe, verdict
 from .vgg import StyleLoss, VGGFeatures, flat_image
 
 CHECK_SAMPLES = 4  # rollouts of the short check every training ends with (steps: TrainConfig.check_steps)
-CHUNK = 2  # samples stepped per call: small batches stay in the CPU caches (bench/ measured the gain)
 COMPILE_FROM = 10**8  # cell updates (samples x cells x steps) from which compiling the step pays for itself
 
 
@@ -66,18 +66,6 @@ def spectrum_centroid(rgb: torch.Tensor) -> float:
 def contrast(rgb: torch.Tensor) -> float:
     """Mean spatial standard deviation of the colour channels."""
     return float(rgb.std(dim=(2, 3)).mean())
-
-
-@torch.no_grad()
-def rollout(nca: NCA, x: torch.Tensor, steps: int, generator: torch.Generator, step=None) -> torch.Tensor:
-    """`steps` masked steps, the masks drawn for the whole batch as NCA.rollout does, stepped CHUNK samples at a time."""
-    step = step or make_stepper(x.device, None, quiet=True)
-    kernel = nca._fused_kernel(0.0)
-    for _ in range(steps):
-        mask = fire_mask(x, nca.cfg.fire_rate, generator)
-        x = torch.cat([step(x[i:i + CHUNK], mask[i:i + CHUNK], kernel, nca.b1, nca.w2)
-                       for i in range(0, x.shape[0], CHUNK)])
-    return x
 
 
 class Figures:
@@ -119,12 +107,13 @@ def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, 
 
     gen = torch.Generator(device=dev).manual_seed(seed)
     x = nca.seed(samples, size, size, noise=ckpt.train_config.seed_noise, generator=gen)  # as it was trained
-    step = make_stepper(dev, samples * size * size * max(steps) >= COMPILE_FROM, quiet=True)
+    compile_step = samples * size * size * max(steps) >= COMPILE_FROM
+    rollout = make_rollout(nca, make_stepper(dev, compile_step, quiet=True), compile_step=compile_step)
     results: dict[int, dict[str, float]] = {}
     frames = {}
     done = 0
     for n in sorted(steps):
-        x = rollout(nca, x, n - done, gen, step)
+        x = rollout(x, n - done, gen)
         done = n
         rgb = to_rgb(x)
         results[n] = figures(rgb)

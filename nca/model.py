@@ -35,8 +35,14 @@ def perception_kernels(angle: float = 0.0, scale: float = 1.0) -> torch.Tensor:
     sx = torch.tensor(SOBEL_X) / 8.0
     sy = sx.T.clone()
     lap = torch.tensor(LAPLACIAN) / 16.0
-    c, s = scale * math.cos(angle), scale * math.sin(angle)
-    return torch.stack([ident, c * sx - s * sy, s * sx + c * sy, scale * scale * lap])
+    c, s, k2 = perception_coefficients(angle, scale)
+    return torch.stack([ident, c * sx - s * sy, s * sx + c * sy, k2 * lap])
+
+
+def perception_coefficients(angle: float = 0.0, scale: float = 1.0) -> tuple[float, float, float]:
+    """k cos, k sin and k^2 of a rotation by `angle` at perception scale k: how perception_kernels
+    mixes the Sobel pair and weighs the Laplacian."""
+    return scale * math.cos(angle), scale * math.sin(angle), scale * scale
 
 
 def circular_pad(x: torch.Tensor) -> torch.Tensor:
@@ -129,11 +135,18 @@ class NCA(nn.Module):
         return x
 
 
+def fire_cells(batch: int, height: int, width: int, rate: float, generator: torch.Generator | None,
+               device: torch.device) -> torch.Tensor:
+    """B x 1 x H x W booleans: which cells apply their update this step (probability `rate`).
+    Training, the probe, the check and NCA.forward all draw it this way, so one seeded generator gives
+    the same masks."""
+    return torch.rand((batch, 1, height, width), generator=generator, device=device) < rate
+
+
 def fire_mask(x: torch.Tensor, rate: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """B x 1 x H x W of 0/1 in x's dtype: which cells apply their update this step (probability `rate`).
-    Training, the probe and NCA.forward all draw it this way, so one seeded generator gives the same masks."""
+    """fire_cells for the states `x` as 0/1 in x's dtype."""
     b, _, h, w = x.shape
-    return (torch.rand((b, 1, h, w), generator=generator, device=x.device) < rate).to(x.dtype)
+    return fire_cells(b, h, w, rate, generator, x.device).to(x.dtype)
 
 
 def fused_step(x: torch.Tensor, mask: torch.Tensor, kernel: torch.Tensor, b1: torch.Tensor,

@@ -1,4 +1,4 @@
-"""The one NCA step training, the probe and the evaluation run: torch.compile'd where it pays."""
+"""The dense NCA step training and the probe run (and on a GPU the check): torch.compile'd where it pays."""
 
 from __future__ import annotations
 
@@ -59,15 +59,20 @@ def make_stepper(device: torch.device, compile_step: bool | None, quiet: bool,
         return eager
     if compile_step is None and device.type not in ("cpu", "cuda"):
         return eager
+    return compiled(eager, quiet)
+
+
+def compiled(eager: Callable[..., torch.Tensor], quiet: bool) -> Callable[..., torch.Tensor]:
+    """`eager` under torch.compile, or `eager` itself where compiling fails (then once a note unless `quiet`)."""
     try:
         with _ctrl_c_kept():
-            compiled = torch.compile(eager, dynamic=False)
+            fast = torch.compile(eager, dynamic=False)
     except Exception as exc:  # noqa: BLE001 - any compile failure just means eager mode
         if not quiet:
             print(f"note: torch.compile unavailable ({exc.__class__.__name__}); running the step in eager mode", file=sys.stderr)
         return eager
 
-    state = {"fn": compiled}
+    state = {"fn": fast}
 
     def step(*args: torch.Tensor) -> torch.Tensor:
         try:

@@ -83,6 +83,7 @@ def _run(spec: WorkerSpec, messages, stop, log) -> None:
     from exporter import export
     from nca.checkpoint import CHECKPOINT_NAME, RESUME_NAME, load_checkpoint
     from nca.config import preset
+    from nca.model import pick_device
     from nca.rundir import run_progress
     from nca.train import RunResult, train
 
@@ -101,7 +102,8 @@ def _run(spec: WorkerSpec, messages, stop, log) -> None:
     style = (job_dir / "upload").read_bytes()
     # On resume too: train() keeps the run's settings and refuses an option that would change them.
     options = {k: v for k, v in (spec.get("options") or {}).items() if v is not None}
-    left = Remaining(*preset(spec["preset"], **options), live_thumbnail_steps=live.THUMBNAIL_STEPS)
+    left = Remaining(*preset(spec["preset"], **options), live_thumbnail_steps=live.THUMBNAIL_STEPS,
+                     device_type=pick_device(spec.get("device", "auto")).type)
     writer = live.LiveWriter(job_dir, int(spec.get("live_every") or 0), float(spec.get("live_seconds") or 0.0))
 
     earlier = {"done": 0, "last": 0}  # iterations of a first try before a second (nca/retry.py)

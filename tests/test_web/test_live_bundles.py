@@ -188,3 +188,13 @@ def test_remaining_counts_the_phases_still_to_come():
     assert list(left.parts(500, "exporting")) == ["exporting"] and left.parts(500, "exporting")["exporting"] > 0.5
     assert left.parts(500, "cancelling") == {}
     assert all(math.isfinite(v) for v in left.parts(9).values())
+
+
+def test_the_check_costs_less_where_only_the_firing_cells_update():
+    parts = {}
+    for device in ("cpu", "cuda"):
+        left = Remaining(*preset("fast"), device_type=device)
+        for i in range(1, 5):
+            left.iteration_done(i, 1.0)
+        parts[device] = left.parts(200, "evaluating")["evaluating"]
+    assert 0.4 * parts["cuda"] < parts["cpu"] < 0.7 * parts["cuda"]  # the check's rollout dominates; half the cells fire

@@ -43,10 +43,12 @@ SMOOTHING = 0.2  # weight of the newest iteration in the running mean of seconds
 
 class Remaining:
     def __init__(self, model_cfg: ModelConfig, cfg: TrainConfig, live_thumbnail_steps: int = 0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, device_type: str = "cpu"):
         self.cfg = cfg
         c, h = model_cfg.channels, model_cfg.hidden
         self.nca_flops = 2 * (9 * c * h + h * c)  # per cell update: the fused 3x3 conv C -> hidden, then hidden -> C
+        # On the CPU the check updates only the cells that fire (nca.rollouts), about fire_rate of the work.
+        self.check_flops = self.nca_flops * (model_cfg.fire_rate if device_type == "cpu" else 1.0)
         self.clock = clock
         self.live_thumbnail_steps = live_thumbnail_steps
         self.it_s: float | None = None  # running mean of seconds per iteration (without the first)
@@ -92,10 +94,12 @@ class Remaining:
         nca = steps * self.nca_flops * (1 + BACKWARD * grad)
         return per_it / (c.batch * c.grid ** 2 * (nca + VGG_FLOPS * (1 + BACKWARD)))
 
-    def _seconds(self, cells: float, steps: float, vgg_passes: float = 0.0) -> float | None:
-        """Forward work: `cells` cells stepped `steps` times, and scored by VGG `vgg_passes` times."""
+    def _seconds(self, cells: float, steps: float, vgg_passes: float = 0.0, step_flops: float | None = None) -> float | None:
+        """Forward work: `cells` cells stepped `steps` times (`step_flops` each, a dense update unless told),
+        and scored by VGG `vgg_passes` times."""
         flop = self.flop_s
-        return None if flop is None else cells * (steps * self.nca_flops + vgg_passes * VGG_FLOPS) * flop
+        step_flops = self.nca_flops if step_flops is None else step_flops
+        return None if flop is None else cells * (steps * step_flops + vgg_passes * VGG_FLOPS) * flop
 
     def probes_left(self, iteration: int) -> int:
         """Probes after `iteration` (CheckpointSelection.due: multiples of probe_every from probe_from on, and the last)."""
@@ -120,7 +124,8 @@ class Remaining:
         if seconds is None or not c.check_steps:
             return seconds
         cells = CHECK_SAMPLES * CHECK_SIZE ** 2
-        seconds += self._seconds(cells, max(c.check_steps), len(c.check_steps) + 2)  # + the target and flat image
+        # + the target and flat image
+        seconds += self._seconds(cells, max(c.check_steps), len(c.check_steps) + 2, self.check_flops)
         if cells * max(c.check_steps) >= COMPILE_FROM:  # the check compiles its step
             trained_compiled = self.first_s is not None and self.it_s is not None and c.iterations >= 100
             seconds += max(0.0, self.first_s - self.it_s) if trained_compiled else COMPILE_GUESS_S
