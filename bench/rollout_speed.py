@@ -59,7 +59,7 @@ def main() -> None:
              "fired": FiredRollout(model)}
     per_step: dict[str, list[float]] = {name: [] for name in kinds}
     ends = {}
-    for name, rollout in kinds.items():
+    for rollout in kinds.values():
         rollout(x, 5, torch.Generator().manual_seed(0))  # compile
     for r in range(args.repeats):
         for name, rollout in kinds.items():  # interleaved, so a slow spell of the machine hits both
