@@ -106,13 +106,21 @@ class RunProgress(NamedTuple):
     asked: int  # iterations the run was asked for
     stopped_early: bool  # it ended before `asked`, at a probe that held: it is over all the same
 
+    @classmethod
+    def of(cls, meta: dict[str, Any], cfg: TrainConfig) -> RunProgress:
+        """From a checkpoint's metadata and training config."""
+        return cls(int(meta.get("iterations", 0)), cfg.iterations, bool(meta.get("stopped_early", False)))
+
+    def over(self, wanted: int | None = None) -> bool:
+        """Whether training is over: `wanted` iterations trained (the run's own when None), or a stop at a probe."""
+        return self.stopped_early or self.done >= (wanted or self.asked)
+
 
 def run_progress(out: Path) -> RunProgress | None:
     """How far the run in `out` got; None without a readable checkpoint."""
     try:
         ckpt = load_checkpoint(out / CHECKPOINT_NAME)
-        return RunProgress(int(ckpt.meta.get("iterations", 0)), ckpt.train_config.iterations,
-                           bool(ckpt.meta.get("stopped_early", False)))
+        return RunProgress.of(ckpt.meta, ckpt.train_config)
     except (CheckpointError, TypeError, ValueError):
         return None
 

@@ -126,7 +126,7 @@ def _run(spec: WorkerSpec, messages, stop, log) -> None:
             if "snapshot" in info and not stop.is_set() and writer.due(version):
                 _write_live(writer, left, info["snapshot"], version, messages, log)
     done = run_progress(run_dir) if resume else None
-    if done is not None and (done.done >= (options.get("iterations") or done.asked) or done.stopped_early):
+    if done is not None and done.over(options.get("iterations")):
         # The run finished (its worker died before exporting, or an earlier server lost track): export it.
         meta = load_checkpoint(run_dir).meta
         result = RunResult(run_dir, run_dir / CHECKPOINT_NAME, done.done, meta.get("final_loss", math.nan),

@@ -21,7 +21,7 @@ from ..checkpoint import CHECKPOINT_NAME, RESUME_NAME, CheckpointError, load_che
 from ..config import ConfigError
 from ..image import ImageError
 from ..retry import retries
-from ..rundir import RunDir, TrainingError
+from ..rundir import RunDir, RunProgress, TrainingError
 from .spec import Judging, Trial
 
 STRIP_NAME = "sweep_strip.png"  # the style beside the rollouts at each judged step, for the contact sheet
@@ -97,8 +97,7 @@ def unpack(archive: bytes, run_dir: Path) -> None:
 def _trained(meta: dict[str, Any], cfg) -> bool:
     """Whether the run's training is over: all its iterations or a stop at a probe that held, and its
     check when a second try hangs on it (a longer try keeps more iterations than the config's)."""
-    ended = meta.get("iterations", 0) >= cfg.iterations or meta.get("stopped_early", False)
-    return ended and (not cfg.check_steps or "evaluation" in meta)
+    return RunProgress.of(meta, cfg).over() and (not cfg.check_steps or "evaluation" in meta)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -99,8 +99,7 @@ class JobManager:
             job.iteration = progress.done
             job.iterations = job.iterations or progress.asked
         bundle_done = (self.models_dir / job.id / "model.json").is_file()
-        wanted = job.options.get("iterations") or (progress.asked if progress else None)
-        if progress is not None and bundle_done and (progress.done >= wanted or progress.stopped_early):
+        if progress is not None and bundle_done and progress.over(job.options.get("iterations")):
             job.status, job.model_id, job.error = FINISHED, job.id, None
             info = read_json(self.models_dir / job.id / "model.json") or {}
             job.verdict = (info.get("quality") or {}).get("verdict")
