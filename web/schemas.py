@@ -71,6 +71,8 @@ class Job(BaseModel):
     error: str | None = None
     model_id: str | None = Field(None, description="the exported model, once finished")
     verdict: Verdict | None = Field(None, description="the finished model's quality check (failed = learned nothing)")
+    stopped_early: bool = Field(False, description="the finished model's run ended at a probe whose texture held, "
+                                                   "before its last iteration (nca train --stop-below)")
     queue_position: int | None = Field(None, description="1 = next to run, while queued")
     resumable: bool
     runs: int

@@ -144,8 +144,9 @@ def _run(spec: WorkerSpec, messages, stop, log) -> None:
               "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     # force: the job's own bundle, if an earlier try got that far.
     export(run_dir, Path(spec["models_dir"]), name=spec["model_id"], force=True, studio=studio)
+    kept = run_progress(run_dir)  # the kept try's checkpoint: did its run end at a probe that held?
     messages.put(protocol.finished(spec["model_id"], result.iterations, result.final_loss, result.wall_time,
-                                   (result.evaluation or {}).get("verdict")))
+                                   (result.evaluation or {}).get("verdict"), kept is not None and kept.stopped_early))
 
 
 def _write_live(writer, left, snapshot, iteration: int, messages, log) -> None:

@@ -260,6 +260,20 @@ def test_the_start_a_user_picks_reaches_the_server(studio):
     assert studio.js_errors == []
 
 
+def test_a_job_that_stopped_early_says_so_and_fills_its_bar(studio):
+    render = """async (job) => {
+      const ui = await import('/static/js/ui.js');
+      ui.renderJobCard(job);
+      return [document.getElementById('job-status').textContent, document.getElementById('job-bar').style.width];
+    }"""
+    job = {"id": "held", "name": "Held", "status": "finished", "iteration": 100, "iterations": 200, "verdict": "good",
+           "start": 1}
+    assert studio.evaluate(render, dict(job, stopped_early=True)) == [
+        "finished \u00b7 stopped early: the texture held", "100%"]
+    assert studio.evaluate(render, dict(job, stopped_early=False)) == ["finished", "50%"]  # as far as it trained
+    assert studio.js_errors == []
+
+
 @pytest.mark.slow
 def test_upload_trains_streams_progress_and_runs_the_new_model(studio, server):
     studio.set_input_files("#file", str(TEXTURES / "pebbles.png"))

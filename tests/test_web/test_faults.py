@@ -132,7 +132,7 @@ def test_a_job_whose_run_finished_and_exported_is_finished_on_restart(settings, 
     job_id, job_dir = finished_job
     export(job_dir / "run", settings.models_dir, name=job_id)
     job = JobManager(settings).get(job_id)
-    assert job.status == "finished" and job.model_id == job_id and job.iteration == 3
+    assert job.status == "finished" and job.model_id == job_id and job.iteration == 3 and not job.stopped_early
 
 
 def test_a_job_whose_run_stopped_early_and_exported_is_finished_on_restart(settings):
@@ -141,6 +141,9 @@ def test_a_job_whose_run_stopped_early_and_exported_is_finished_on_restart(setti
     export(job_dir / "run", settings.models_dir, name=job_id)
     job = JobManager(settings).get(job_id)
     assert job.status == "finished" and job.model_id == job_id and (job.iteration, job.iterations) == (8, 12)
+    assert job.stopped_early
+    with studio_client(settings) as c:  # and the page hears it
+        assert c.get(f"/api/jobs/{job_id}").json()["stopped_early"] is True
 
 
 @pytest.mark.slow

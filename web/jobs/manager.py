@@ -103,6 +103,7 @@ class JobManager:
             job.status, job.model_id, job.error = FINISHED, job.id, None
             info = read_json(self.models_dir / job.id / "model.json") or {}
             job.verdict = (info.get("quality") or {}).get("verdict")
+            job.stopped_early = progress.stopped_early
         else:
             job.status, job.error = INTERRUPTED, INTERRUPTED_ERROR
         job.phase, job.eta_s, job.remaining = None, None, {}
@@ -371,6 +372,7 @@ class JobManager:
         kind = outcome.get("type") if outcome else None
         if kind == "finished":
             job.status, job.model_id, job.verdict = FINISHED, outcome["model_id"], outcome.get("verdict")
+            job.stopped_early = bool(outcome.get("stopped_early"))
             job.live_iteration = None  # the final model replaces the live view
             live.remove(self.jobs_dir / job.id)
             job.iteration = outcome.get("iterations") or job.iteration

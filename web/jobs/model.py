@@ -62,6 +62,7 @@ class Job:
     error: str | None = None
     model_id: str | None = None
     verdict: str | None = None  # of the finished model (nca/verdict.py): good, drifts, poor or failed
+    stopped_early: bool = False  # the kept model's run ended at a probe that held, before its last iteration
     runs: int = 0  # how many times a worker was started (1 + resumes)
     upload_bytes: int = 0
 

@@ -77,6 +77,7 @@ class Finished(TypedDict):
     final_loss: float | None
     wall_time: float | None
     verdict: str | None
+    stopped_early: bool
 
 
 class Cancelled(TypedDict):
@@ -133,9 +134,10 @@ def exporting(remaining: dict[str, Any] | None = None) -> Exporting:
     return {"type": "exporting", "remaining": seconds(remaining)}
 
 
-def finished(model_id: str, iterations: int, final_loss: Any, wall_time: Any, verdict: str | None) -> Finished:
+def finished(model_id: str, iterations: int, final_loss: Any, wall_time: Any, verdict: str | None,
+             stopped_early: bool = False) -> Finished:
     return {"type": "finished", "model_id": model_id, "iterations": iterations, "final_loss": finite(final_loss),
-            "wall_time": finite(wall_time), "verdict": verdict}
+            "wall_time": finite(wall_time), "verdict": verdict, "stopped_early": stopped_early}
 
 
 def cancelled(iterations: int) -> Cancelled:

@@ -613,7 +613,9 @@ export function renderJobCard(job) {
   const learnedNothing = jobState(job) !== job.status;
   const again = job.status === 'running' && job.start > 1 && job.phase !== 'retrying'
     ? ` \u00b7 ${['second', 'third', 'fourth'][job.start - 2] || `${job.start}th`} try` : '';
-  status.textContent = learnedNothing ? 'failed: learned nothing' : label + again;
+  // A run that ended at a probe whose texture held (nca train --stop-below): its bar stops short of the end.
+  const held = job.status === 'finished' && job.stopped_early ? ' \u00b7 stopped early: the texture held' : '';
+  status.textContent = learnedNothing ? 'failed: learned nothing' : label + again + held;
   status.className = `status ${jobState(job)}${job.phase === 'cancelling' ? ' cancelling' : ''}`;
   status.dataset.phase = job.phase || '';
   renderProgress(job);
@@ -645,7 +647,8 @@ export function renderProgress(p) {
   $('job-total').textContent = total || '-';
   $('job-loss').textContent = p.loss != null ? Number(p.loss).toPrecision(4) : '-';
   $('job-rate').textContent = p.it_per_s != null ? Number(p.it_per_s).toFixed(2) : '-';
-  $('job-bar').style.width = total ? `${Math.min(100, (100 * (p.iteration || 0)) / total)}%` : '0%';
+  const over = p.status === 'finished' && p.stopped_early;  // a job's record; training's progress messages have no status
+  $('job-bar').style.width = over ? '100%' : total ? `${Math.min(100, (100 * (p.iteration || 0)) / total)}%` : '0%';
 }
 
 // The estimated time left: `parts` ({phase: seconds}, in order) less `elapsed` seconds since they
