@@ -33,7 +33,6 @@ from .image import tensor_to_image, tile
 from .model import pick_device, to_rgb
 from .previews import image_grid
 from .rollouts import make_rollout
-from .stepper import make_stepper
 from .verdict import describe, verdict
 from .vgg import StyleLoss, VGGFeatures, flat_image
 
@@ -108,7 +107,7 @@ def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, 
     gen = torch.Generator(device=dev).manual_seed(seed)
     x = nca.seed(samples, size, size, noise=ckpt.train_config.seed_noise, generator=gen)  # as it was trained
     compile_step = samples * size * size * max(steps) >= COMPILE_FROM
-    rollout = make_rollout(nca, make_stepper(dev, compile_step, quiet=True), compile_step=compile_step)
+    rollout = make_rollout(nca, compile_step)
     results: dict[int, dict[str, float]] = {}
     frames = {}
     done = 0

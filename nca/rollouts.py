@@ -15,7 +15,7 @@ from collections.abc import Callable
 import torch
 
 from .model import NCA, fire_cells, fire_mask, perception_coefficients
-from .stepper import compiled
+from .stepper import compiled, make_stepper
 
 CELLS_PER_CHUNK = 16384  # samples are stepped in chunks of about this many cells: they stay in the CPU caches
 Rollout = Callable[[torch.Tensor, int, torch.Generator], torch.Tensor]  # (states, steps, mask generator) -> states
@@ -79,11 +79,12 @@ class FiredRollout:
         return cells.permute(0, 3, 1, 2).contiguous()
 
 
-def make_rollout(model: NCA, step: Callable[..., torch.Tensor], compile_step: bool = True) -> Rollout:
+def make_rollout(model: NCA, compile_step: bool = True) -> Rollout:
     """The float32 rollout of `model` as its weights are now: FiredRollout on the CPU; elsewhere the dense
-    `step` (stepper.make_stepper's)."""
+    step (stepper.make_stepper's)."""
     if model.w1.device.type == "cpu":
         return FiredRollout(model, compile_step=compile_step)
+    step = make_stepper(model.w1.device, compile_step, quiet=True)
     kernel = model._fused_kernel(0.0)
 
     @torch.no_grad()
