@@ -12,6 +12,7 @@ from PIL import Image
 
 from nca.checkpoint import Checkpoint
 from nca.model import to_rgb
+from nca.rollouts import make_rollout
 
 PANEL = 128  # pixels per side of the thumbnail
 GRID = 64  # cells per side of the grown texture (upscaled 2x: cheap on CPU, still readable)
@@ -24,9 +25,8 @@ def grow(ckpt: Checkpoint, grid: int = GRID, steps: int = STEPS, seed: int = 0) 
     """grid x grid x 3 uint8 RGB after `steps` steps from the all-zero seed."""
     model = ckpt.build_model("cpu")
     gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        x = model.rollout(model.seed(1, grid, grid), steps, generator=gen)
-        rgb = to_rgb(x)[0].permute(1, 2, 0).numpy()
+    x = make_rollout(model, compile_step=False)(model.seed(1, grid, grid), steps, gen)  # one sample: not worth compiling
+    rgb = to_rgb(x)[0].permute(1, 2, 0).numpy()
     return (rgb * 255.0 + 0.5).astype(np.uint8)
 
 

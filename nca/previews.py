@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 
 from .image import image_to_tensor, tensor_to_image, tile
 from .model import NCA, to_rgb
+from .rollouts import make_rollout
 
 ROLLOUT_STEPS = 1000
 
@@ -39,7 +40,7 @@ def write_pool_preview(out: Path, x: torch.Tensor) -> Path:
 def write_rollout_preview(out: Path, model: NCA, size: int, steps: int = ROLLOUT_STEPS) -> Path:
     """The style image tiled to size x size beside the texture the model grows from the seed in `steps` steps."""
     gen = torch.Generator(device=model.w1.device).manual_seed(0)
-    x = model.rollout(model.seed(1, size, size), steps, generator=gen)
+    x = make_rollout(model, compile_step=False)(model.seed(1, size, size), steps, gen)  # one sample: not worth compiling
     grown = tensor_to_image(to_rgb(x))
     style = Image.open(out / "style.png").convert("RGB")
     tiled = tensor_to_image(tile(image_to_tensor(style), size, size))
