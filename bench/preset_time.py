@@ -3,8 +3,8 @@
 A `quick` run takes 5-30 minutes on 2 cores, too long to repeat several times per preset. So each
 preset trains a short run of its own settings several times (--iterations each, --repeats runs),
 and the full run's time is built from the measured parts: the warm-up of its first iterations
-(torch.compile), the median seconds per iteration times its iterations, plus its probes and its
-closing check, each timed once on the model it trained.
+(torch.compile), the median seconds per iteration times its iterations, plus its probes, its
+rollout preview and its closing check, each timed once on the model it trained.
 The training bench (bench/train_speed.py) gives the day's machine speed to quote beside it.
 
     python bench/preset_time.py [--presets quick,classic] [--iterations 60] [--repeats 3]
@@ -31,6 +31,7 @@ from nca.checkpoint import load_checkpoint  # noqa: E402
 from nca.config import preset as get_preset  # noqa: E402
 from nca.evaluate import CHECK_SAMPLES, evaluate, style_tensor  # noqa: E402
 from nca.precision import training_dtype  # noqa: E402
+from nca.previews import write_rollout_preview  # noqa: E402
 from nca.probe import probe_losses  # noqa: E402
 from nca.retry import LONGER, restyled, retries  # noqa: E402
 from nca.selection import CheckpointSelection  # noqa: E402
@@ -54,7 +55,7 @@ def probes_in(cfg, after: int = 0) -> int:
     return len([i for i in probe_iterations(cfg) if i > after])
 
 
-def second_try_s(cfg, seconds: float, warmup_s: float, probe_s: float, check_s: float, first_s: float) -> float | None:
+def second_try_s(cfg, seconds: float, warmup_s: float, probe_s: float, closing_s: float, first_s: float) -> float | None:
     """What a second try adds when the verdict is not good (nca/retry.py), or None without one."""
     if not retries(cfg):
         return None
@@ -62,7 +63,7 @@ def second_try_s(cfg, seconds: float, warmup_s: float, probe_s: float, check_s: 
         return first_s  # another start trains and checks as much again
     longer = replace(cfg, iterations=cfg.iterations * LONGER)  # goes on from the first's end
     return (warmup_s + (longer.iterations - cfg.iterations) * seconds
-            + probes_in(longer, after=cfg.iterations) * probe_s + check_s)
+            + probes_in(longer, after=cfg.iterations) * probe_s + closing_s)
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
@@ -102,21 +103,25 @@ def measure(name: str, iterations: int, repeats: int, threads: int, overrides: d
         if cfg.check_steps:  # the short runs skipped it: time the preset's own check on the model they trained
             evaluate(ckpt, steps=cfg.check_steps, samples=CHECK_SAMPLES, device="cpu")
         check_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        write_rollout_preview(Path(tmp) / "r0", ckpt.build_model("cpu"), size=2 * cfg.grid)
+        preview_s = time.perf_counter() - t0
     seconds, warmup_s = statistics.median(per_it), statistics.median(warmups)
-    total = warmup_s + cfg.iterations * seconds + probes_in(cfg) * probe_s + check_s
+    closing_s = preview_s + check_s  # every try ends with its rollout preview and its check (nca.train._finish)
+    total = warmup_s + cfg.iterations * seconds + probes_in(cfg) * probe_s + closing_s
     # A run that stops early (stop_below) ends at a probe before its last iteration, then checks.
-    stops = {i: warmup_s + i * seconds + (probes_in(cfg) - probes_in(cfg, after=i)) * probe_s + check_s
+    stops = {i: warmup_s + i * seconds + (probes_in(cfg) - probes_in(cfg, after=i)) * probe_s + closing_s
              for i in probe_iterations(cfg)[:-1]} if cfg.stop_below else {}
-    again = second_try_s(cfg, seconds, warmup_s, probe_s, check_s, total)
+    again = second_try_s(cfg, seconds, warmup_s, probe_s, closing_s, total)
     # A third trains anew at a smaller style (the style's size does not change the time) or goes on (as the second).
     anew_cfg = restyled(cfg, cfg.init, cfg.style_size)
-    anew = warmup_s + anew_cfg.iterations * seconds + probes_in(anew_cfg) * probe_s + check_s
+    anew = warmup_s + anew_cfg.iterations * seconds + probes_in(anew_cfg) * probe_s + closing_s
     third = None if again is None else max(anew, again)
     # A steadying fourth fine-tunes the kept model as the first trained (nca/retry.py steadying).
     fourth = None if again is None else total
     return {"preset": name, "iterations": cfg.iterations, "s_per_it_runs": [round(t, 4) for t in per_it],
             "s_per_it": round(seconds, 4), "warmup_s": round(warmup_s, 1), "probes": probes_in(cfg), "probe_s": round(probe_s, 1),
-            "check_s": round(check_s, 1), "minutes": round(total / 60, 2),
+            "check_s": round(check_s, 1), "preview_s": round(preview_s, 1), "minutes": round(total / 60, 2),
             "stopped_early_minutes": {str(i): round(t / 60, 2) for i, t in stops.items()},
             "with_second_try_minutes": (None if again is None else round((total + again) / 60, 2)),
             "with_third_try_minutes": (None if third is None else round((total + again + third) / 60, 2)),
@@ -148,7 +153,8 @@ def main() -> None:
         label = row["preset"] + "".join(f" {k}={v}" for k, v in row["overrides"].items())
         print(f"{label:>10}: {row['minutes']:.1f} min (warm-up {row['warmup_s']:.0f} s + "
               f"{row['iterations']} it x {row['s_per_it']:.3f} s "
-              f"+ {row['probes']} probes x {row['probe_s']:.0f} s + check {row['check_s']:.0f} s), "
+              f"+ {row['probes']} probes x {row['probe_s']:.0f} s + preview {row['preview_s']:.0f} s "
+              f"+ check {row['check_s']:.0f} s), "
               f"{row['minutes'] / base:.2f} of {rows[-1]['preset']}"
               + (f"; {row['with_second_try_minutes']:.1f} min when a second try runs, "
                  f"{row['with_third_try_minutes']:.1f} min with a third, {row['with_fourth_try_minutes']:.1f} with a "
