@@ -190,7 +190,7 @@ def test_remaining_counts_the_phases_still_to_come():
     assert all(math.isfinite(v) for v in left.parts(9).values())
 
 
-def test_the_check_costs_less_where_only_the_firing_cells_update():
+def test_the_closing_rollouts_cost_less_where_only_the_firing_cells_update():
     parts = {}
     for device in ("cpu", "cuda"):
         left = Remaining(*preset("fast"), device_type=device)

@@ -47,8 +47,9 @@ class Remaining:
         self.cfg = cfg
         c, h = model_cfg.channels, model_cfg.hidden
         self.nca_flops = 2 * (9 * c * h + h * c)  # per cell update: the fused 3x3 conv C -> hidden, then hidden -> C
-        # On the CPU the check updates only the cells that fire (nca.rollouts), about fire_rate of the work.
-        self.check_flops = self.nca_flops * (model_cfg.fire_rate if device_type == "cpu" else 1.0)
+        # On the CPU the preview, the check and the thumbnail update only the cells that fire (nca.rollouts),
+        # about fire_rate of the work; the probe runs training's dense step.
+        self.rollout_flops = self.nca_flops * (model_cfg.fire_rate if device_type == "cpu" else 1.0)
         self.clock = clock
         self.live_thumbnail_steps = live_thumbnail_steps
         self.it_s: float | None = None  # running mean of seconds per iteration (without the first)
@@ -120,19 +121,19 @@ class Remaining:
     def evaluating_cost(self) -> float | None:
         """The rollout preview (nca.previews) and the closing check (nca.evaluate.check)."""
         c = self.cfg
-        seconds = self._seconds((2 * c.grid) ** 2, ROLLOUT_STEPS)
+        seconds = self._seconds((2 * c.grid) ** 2, ROLLOUT_STEPS, step_flops=self.rollout_flops)
         if seconds is None or not c.check_steps:
             return seconds
         cells = CHECK_SAMPLES * CHECK_SIZE ** 2
         # + the target and flat image
-        seconds += self._seconds(cells, max(c.check_steps), len(c.check_steps) + 2, self.check_flops)
+        seconds += self._seconds(cells, max(c.check_steps), len(c.check_steps) + 2, self.rollout_flops)
         if cells * max(c.check_steps) >= COMPILE_FROM:  # the check compiles its step
             trained_compiled = self.first_s is not None and self.it_s is not None and c.iterations >= 100
             seconds += max(0.0, self.first_s - self.it_s) if trained_compiled else COMPILE_GUESS_S
         return seconds
 
     def exporting_cost(self) -> float | None:
-        rollout = self._seconds(THUMBNAIL_GRID ** 2, 1)
+        rollout = self._seconds(THUMBNAIL_GRID ** 2, 1, step_flops=self.rollout_flops)
         if rollout is None:
             return None
         if self.export_s is not None:  # a live export, with a shorter thumbnail rollout
