@@ -79,18 +79,21 @@ class FiredRollout:
         return cells.permute(0, 3, 1, 2).contiguous()
 
 
-def make_rollout(model: NCA, compile_step: bool = True) -> Rollout:
-    """The float32 rollout of `model` as its weights are now: FiredRollout on the CPU; elsewhere the dense
-    step (stepper.make_stepper's)."""
-    if model.w1.device.type == "cpu":
-        return FiredRollout(model, compile_step=compile_step)
-    step = make_stepper(model.w1.device, compile_step, quiet=True)
-    kernel = model._fused_kernel(0.0)
+def dense_rollout(model: NCA, step: Callable[..., torch.Tensor], angle: float = 0.0, scale: float = 1.0) -> Rollout:
+    """The rollout FiredRollout equals: `step` (fused_step, or stepper.make_stepper's) on every cell."""
+    kernel = model._fused_kernel(angle, scale)
 
     @torch.no_grad()
-    def dense(x: torch.Tensor, steps: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def rollout(x: torch.Tensor, steps: int, generator: torch.Generator | None = None) -> torch.Tensor:
         for _ in range(steps):
             x = step(x, fire_mask(x, model.cfg.fire_rate, generator), kernel, model.b1, model.w2)
         return x
 
-    return dense
+    return rollout
+
+
+def make_rollout(model: NCA, compile_step: bool = True) -> Rollout:
+    """The float32 rollout of `model` as its weights are now: FiredRollout on the CPU, the dense step elsewhere."""
+    if model.w1.device.type == "cpu":
+        return FiredRollout(model, compile_step=compile_step)
+    return dense_rollout(model, make_stepper(model.w1.device, compile_step, quiet=True))

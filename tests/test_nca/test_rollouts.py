@@ -7,18 +7,9 @@ import torch
 
 from nca.checkpoint import load_checkpoint
 from nca.config import ModelConfig
-from nca.model import NCA, fire_mask, fused_step
-from nca.rollouts import FiredRollout
+from nca.model import NCA, fused_step
+from nca.rollouts import FiredRollout, dense_rollout
 from tests.conftest import REPO, random_model
-
-
-def dense_rollout(model: NCA, x: torch.Tensor, steps: int, generator: torch.Generator, angle: float,
-                  scale: float) -> torch.Tensor:
-    kernel = model._fused_kernel(angle, scale)
-    with torch.no_grad():
-        for _ in range(steps):
-            x = fused_step(x, fire_mask(x, model.cfg.fire_rate, generator), kernel, model.b1, model.w2)
-    return x
 
 
 def leopard() -> NCA:
@@ -40,7 +31,7 @@ def test_the_fired_rollout_equals_the_dense_one(make, size, samples, angle, scal
     model = make()
     x = 0.2 * torch.randn(samples, model.channels, size, size, generator=torch.Generator().manual_seed(3))
     steps = 24
-    dense = dense_rollout(model, x, steps, torch.Generator().manual_seed(5), angle, scale)
+    dense = dense_rollout(model, fused_step, angle, scale)(x, steps, torch.Generator().manual_seed(5))
     fired = FiredRollout(model, angle, scale, compile_step=compile_step)(x, steps, torch.Generator().manual_seed(5))
     assert fired.shape == x.shape and fired.is_contiguous()
     assert (dense - x).abs().max() > 0.05  # the states did change
