@@ -5,12 +5,14 @@ image (docs/quality-notes.md), so a preset may name a second try (`retry`): "lon
 where the run stopped to LONGER times its iterations, a base name trains again from that base.
 When the better of the two is still not good, a third try: where its features came out too small,
 a new run from the same start at a smaller style size (the texture at a size the model can hold),
-as long as the longer try (a fine-tune of the kept model at that size drifted where a new run held),
-else on from the kept model for another run's worth of iterations. When the model kept after those
-drifts (its texture forms, then slowly turns into another), a last try steadies it: it trains on
-with a pool so small that each state lives several times as many steps, so the model learns from
-the aged texture it drifts from. Only the first try stops early (stop_below): the others come after a
-check that was not good, so a probe that holds says too little to end them.
+as long as the longer try (a fine-tune of the kept model at that size drifted where a new run held);
+where it drifts, a new run from a packaged base not tried yet (a new draw: going on from gold's
+drifting try kept its weights, from pebbles it held once in two); else on from the kept model for
+another run's worth of iterations. When the model kept after those drifts (its texture forms,
+then slowly turns into another), a last try steadies it: it trains on with a pool so small that
+each state lives several times as many steps, so the model learns from the aged texture it drifts
+from, in small steps that keep the texture it has. Only the first try stops early (stop_below): the
+others come after a check that was not good, so a probe that holds says too little to end them.
 The run directory ends up holding the model kept; the others, complete, move to
 <run>/tries/<their names>/, and the kept checkpoint's `tries` metadata lists all.
 """
@@ -21,10 +23,10 @@ import os
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .checkpoint import CHECKPOINT_NAME, RESUME_NAME, update_meta
-from .config import TrainConfig
+from .config import BASES, TrainConfig
 from .rundir import EVALUATION_NAME, METRICS_NAME
 from .verdict import VERDICTS, smaller_style_size
 
@@ -35,6 +37,8 @@ STEADY = "steady"  # the last try, for a model that drifts
 # 16 states and a seed every 32 iterations: a state lives ~2400 steps in 200 iterations, 4x a `fast` run's.
 STEADY_POOL = 16
 STEADY_SEED_EVERY = 32
+# Small steps: the texture is there, the run's own rate knocked gold's into another drift (docs/quality-notes.md).
+STEADY_LR = 0.25  # times the run's learning rate
 # What one training writes besides style.png and the lock.
 RUN_FILES = (CHECKPOINT_NAME, RESUME_NAME, METRICS_NAME, EVALUATION_NAME, "loss.png", "preview_pool.png",
              "preview_rollout.png")
@@ -58,17 +62,43 @@ def rank(evaluation: dict[str, Any]) -> tuple[int, float]:
     return VERDICTS.index(evaluation["verdict"]), max(s["style_ratio"] for s in evaluation["steps"].values())
 
 
-def third_try(cfg: TrainConfig, kept: Try, trained_size: int) -> tuple[str, int | None] | None:
-    """After a second try: (its folder name, the smaller style size to start again at, or None to go on
-    from the kept model at the same size) for a third try, or None. Only where the kept verdict is still
-    not good, and going on is new only from a model that already went on (from the first, it would
-    repeat the second)."""
+class ThirdTry(NamedTuple):
+    """What a third try trains: a new run from `init` (at `style_size`, None for the run's own), or,
+    with `init` None, on from the kept model."""
+    name: str  # its folder under tries/
+    init: str | None
+    style_size: int | None = None
+
+
+def third_try(cfg: TrainConfig, kept: Try, trained_size: int, tried: tuple[Try, ...] = ()) -> ThirdTry | None:
+    """After a second try: the third to train, or None. Only where the kept verdict is still not good:
+    at a smaller style size where its features came out too small; from an untried packaged base where
+    it drifts; else on from the kept model, which is new only from a model that already went on (from
+    the first, it would repeat the second)."""
     if kept.evaluation["verdict"] == "good" or not retries(cfg):
         return None
     size = smaller_style_size(kept.evaluation, trained_size)
     if size is not None:
-        return f"style{size}", size
-    return (LONGEST, None) if kept.name == "longer" else None
+        return ThirdTry(f"style{size}", kept.init, size)
+    base = _untried_base(kept, tried)
+    if kept.evaluation["verdict"] == "drifts" and base is not None:
+        return ThirdTry(base, base)
+    return ThirdTry(LONGEST, None) if kept.name == "longer" else None
+
+
+def _untried_base(kept: Try, tried: tuple[Try, ...]) -> str | None:
+    """The first packaged base no try started from, where the kept one started from a base (the
+    bases share one model shape; a run from random weights may have another)."""
+    if kept.init not in BASES:
+        return None
+    starts = {kept.init, *(t.init for t in tried)}
+    return next((b for b in BASES if b not in starts), None)
+
+
+def rebased(cfg: TrainConfig, init: str) -> TrainConfig:
+    """A try that trains again from the packaged base `init`: the run's own settings, without the
+    first try's early stop and further tries."""
+    return replace(cfg, init=init, retry="none", stop_below=0.0)
 
 
 def restyled(cfg: TrainConfig, init: str, style_size: int) -> TrainConfig:
@@ -85,9 +115,9 @@ def steady_try(cfg: TrainConfig, kept: Try) -> bool:
 
 def steadying(cfg: TrainConfig, style_size: int) -> TrainConfig:
     """The steadying try's settings: `cfg`'s iterations from the kept model, at the size it trained at,
-    with a small pool that is seldom reset, so its states grow old."""
+    with a small pool that is seldom reset, so its states grow old, and a smaller learning rate."""
     return replace(cfg, style_size=style_size, pool_size=max(STEADY_POOL, cfg.batch),
-                   seed_reset_every=STEADY_SEED_EVERY, retry="none", stop_below=0.0)
+                   seed_reset_every=STEADY_SEED_EVERY, lr=cfg.lr * STEADY_LR, retry="none", stop_below=0.0)
 
 
 @dataclass(frozen=True)

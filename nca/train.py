@@ -53,10 +53,12 @@ from .retry import (
     LONGER,
     STEADY,
     TRIES_DIR,
+    ThirdTry,
     Try,
     copy_run,
     keep_better,
     newest_preview,
+    rebased,
     restyled,
     second_try,
     steady_try,
@@ -167,9 +169,9 @@ def _more_tries(style_image: str | Path | bytes, out: Path, first: RunResult, cf
     """After a first try that is not good: the second, then a third and a steadying one where the
     model kept so far calls for them (nca/retry.py); the best of all ends in `out`."""
     result, kept, tried = _second_try(style_image, out, first, cfg, again, **run)
-    third = third_try(cfg, kept, _trained_size(load_checkpoint(result.checkpoint)))
+    third = third_try(cfg, kept, _trained_size(load_checkpoint(result.checkpoint)), tried)
     if len(tried) == 2 and third is not None and not _stopped(run["should_stop"]):
-        result, kept, tried = _third_try(style_image, out, result, kept, tried, cfg, *third, **run)
+        result, kept, tried = _third_try(style_image, out, result, kept, tried, cfg, third, **run)
     if len(tried) >= 2 and steady_try(cfg, kept) and not _stopped(run["should_stop"]):
         size = _trained_size(load_checkpoint(result.checkpoint))
         result, kept, tried = _from_kept(style_image, out, result, kept, tried, steadying(cfg, size), STEADY,
@@ -214,27 +216,30 @@ def _second_try(style_image: str | Path | bytes, out: Path, first: RunResult, cf
     if longer:
         settings = {"model_config": None, "train_config": None, "resume": True, "iterations": cfg.iterations * LONGER}
     else:
-        settings = {"model_config": None, "train_config": replace(cfg, init=again, retry="none", stop_below=0.0),
-                    "resume": False}
+        settings = {"model_config": None, "train_config": rebased(cfg, again), "resume": False}
     return _another_try(style_image, out, first, first_try, (first_try,), again, cfg.init if longer else again,
                         settings, f"{what}: the first try is {first.evaluation['verdict']}", **run)
 
 
 def _third_try(style_image: str | Path | bytes, out: Path, kept: RunResult, kept_try: Try, tried: tuple[Try, ...],
-               cfg: TrainConfig, name: str, size: int | None,
-               **run: Any) -> tuple[RunResult, Try, tuple[Try, ...]]:
-    """After two tries, the better of which is still not good: train again from its start at style
-    size `size`, or (size None) train it on for another cfg.iterations; keep the best of all in `out`."""
+               cfg: TrainConfig, third: ThirdTry, **run: Any) -> tuple[RunResult, Try, tuple[Try, ...]]:
+    """After two tries, the better of which is still not good: train `third` (nca/retry.py third_try);
+    keep the best of all in `out`."""
     verdict = kept.evaluation["verdict"]
-    if size is not None:
-        settings = {"model_config": None, "train_config": restyled(cfg, kept_try.init, size), "resume": False}
-        what = (f"training again from the {kept_try.init} start at style size {size}: the kept try is {verdict}, "
-                "its features too small")
-        return _another_try(style_image, out, kept, kept_try, tried, name, kept_try.init, settings, what, **run)
-    settings = {"model_config": None, "train_config": None, "resume": True,
-                "iterations": kept.iterations + cfg.iterations}
-    what = f"training on to {kept.iterations + cfg.iterations} iterations: the kept try is {verdict}"
-    return _another_try(style_image, out, kept, kept_try, tried, name, kept_try.init, settings, what, **run)
+    if third.init is None:
+        settings = {"model_config": None, "train_config": None, "resume": True,
+                    "iterations": kept.iterations + cfg.iterations}
+        what = f"training on to {kept.iterations + cfg.iterations} iterations: the kept try is {verdict}"
+        return _another_try(style_image, out, kept, kept_try, tried, third.name, kept_try.init, settings, what, **run)
+    if third.style_size is not None:
+        train_cfg = restyled(cfg, third.init, third.style_size)
+        what = (f"training again from the {third.init} start at style size {third.style_size}: the kept try is "
+                f"{verdict}, its features too small")
+    else:
+        train_cfg = rebased(cfg, third.init)
+        what = f"training again from the {third.init} base: the kept try {verdict}"
+    settings = {"model_config": None, "train_config": train_cfg, "resume": False}
+    return _another_try(style_image, out, kept, kept_try, tried, third.name, third.init, settings, what, **run)
 
 
 def _from_kept(style_image: str | Path | bytes, out: Path, kept: RunResult, kept_try: Try, tried: tuple[Try, ...],

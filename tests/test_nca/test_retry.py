@@ -1,17 +1,29 @@
 """Which further try a run takes (nca/retry.py): the policy, on the verdicts the check writes."""
 
 from nca.config import PRESETS, TrainConfig
-from nca.retry import LONGER, LONGEST, STEADY_POOL, STEADY_SEED_EVERY, Try, restyled, steady_try, steadying, third_try
+from nca.retry import (
+    LONGER,
+    LONGEST,
+    STEADY_LR,
+    STEADY_POOL,
+    STEADY_SEED_EVERY,
+    Try,
+    rebased,
+    restyled,
+    steady_try,
+    steadying,
+    third_try,
+)
 from nca.verdict import verdict
 
 FAST = TrainConfig(init="leopard", retry="longer", iterations=200, stop_below=0.05)
 
 
-def kept(name, scale=1.0, style=0.02, rise=1.0):
+def kept(name, scale=1.0, style=0.02, rise=1.0, init="leopard"):
     steps = {"500": {"style_ratio": style, "scale_ratio": scale, "contrast": 1.0},
              "2000": {"style_ratio": style, "scale_ratio": scale, "contrast": 1.0},
              "5000": {"style_ratio": style * rise, "scale_ratio": scale, "contrast": 1.0}}
-    return Try(name, "leopard", 400 if name == "longer" else 200, {**verdict(steps), "steps": steps})
+    return Try(name, init, 400 if name == "longer" else 200, {**verdict(steps), "steps": steps})
 
 
 def test_a_good_run_or_one_without_retries_stops():
@@ -21,9 +33,9 @@ def test_a_good_run_or_one_without_retries_stops():
 
 def test_features_too_small_train_again_at_the_style_size_the_model_can_hold():
     # leaves4's kept try (scale 1.30 at 128): at 96, whichever try it was.
-    assert third_try(FAST, kept("longer", scale=1.30), 128) == ("style96", 96)
-    assert third_try(FAST, kept("leopard", scale=1.30), 128) == ("style96", 96)
-    assert third_try(FAST, kept("longer", scale=1.30), 64) == ("style48", 48)  # from the size it trained at
+    assert third_try(FAST, kept("longer", scale=1.30), 128) == ("style96", "leopard", 96)
+    assert third_try(FAST, kept("leopard", scale=1.30), 128) == ("style96", "leopard", 96)
+    assert third_try(FAST, kept("longer", scale=1.30), 64) == ("style48", "leopard", 48)  # from the size it trained at
 
 
 def test_the_smaller_style_try_starts_again_from_the_kept_try_s_start_as_long_as_the_longer_try():
@@ -33,11 +45,29 @@ def test_the_smaller_style_try_starts_again_from_the_kept_try_s_start_as_long_as
     assert cfg.iterations == LONGER * FAST.iterations and cfg.pool_size == FAST.pool_size
 
 
+def test_a_drifting_model_trains_again_from_a_base_no_try_started_from():
+    # gold: its leopard tries drift however long they train; from pebbles it held.
+    drifting = kept("longer", style=0.036, rise=1.4)
+    assert drifting.evaluation["verdict"] == "drifts"
+    assert third_try(FAST, drifting, 128) == ("pebbles", "pebbles", None)
+    assert third_try(FAST, kept("leopard", style=0.036, rise=1.4), 128) == ("pebbles", "pebbles", None)
+    # A second try from pebbles drifted too: the next base.
+    tried = (kept("leopard", style=0.2), kept("pebbles", style=0.036, rise=1.4, init="pebbles"))
+    assert third_try(FAST, tried[1], 128, tried) == ("rust", "rust", None)
+
+
+def test_the_base_try_trains_as_a_first_try_would_without_stopping_early():
+    cfg = rebased(FAST, "pebbles")
+    assert (cfg.init, cfg.retry, cfg.stop_below, cfg.iterations) == ("pebbles", "none", 0.0, FAST.iterations)
+
+
 def test_otherwise_a_longer_run_goes_on_once_more_and_a_kept_first_try_stops():
-    poor, drifting = kept("longer", style=0.0515), kept("longer", style=0.036, rise=1.4)
-    assert poor.evaluation["verdict"] == "poor" and drifting.evaluation["verdict"] == "drifts"
-    assert third_try(FAST, poor, 128) == (LONGEST, None)
-    assert third_try(FAST, drifting, 128) == (LONGEST, None)
+    poor = kept("longer", style=0.0515)
+    assert poor.evaluation["verdict"] == "poor"
+    assert third_try(FAST, poor, 128) == (LONGEST, None, None)
+    # From random weights there is no base of its shape to start from: it goes on.
+    random = TrainConfig(init="random", retry="longer")
+    assert third_try(random, kept("longer", style=0.036, rise=1.4, init="random"), 128) == (LONGEST, None, None)
     # The first try beat the longer one: going on from it would train the longer try again.
     assert third_try(FAST, kept("leopard", style=0.0515), 128) is None
 
@@ -55,6 +85,8 @@ def test_the_steadying_try_trains_on_old_states_at_the_size_the_model_kept_train
     cfg = steadying(FAST, 80)
     assert (cfg.style_size, cfg.iterations, cfg.retry, cfg.stop_below) == (80, FAST.iterations, "none", 0.0)
     assert (cfg.pool_size, cfg.seed_reset_every) == (STEADY_POOL, STEADY_SEED_EVERY)
+    # Small steps: at the run's own rate gold's steadying try drifted (+42%), at a quarter it held.
+    assert cfg.lr == FAST.lr * STEADY_LR < FAST.lr
     # Each state is rolled out iterations * batch / pool times: four times as often as in a `fast` run.
     fast = PRESETS["fast"][1]
     assert cfg.iterations * cfg.batch / cfg.pool_size == 4 * fast.iterations * fast.batch / fast.pool_size
