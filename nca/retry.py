@@ -6,13 +6,13 @@ where the run stopped to LONGER times its iterations, a base name trains again f
 When the better of the two is still not good, a third try: where its features came out too small,
 a new run from the same start at a smaller style size (the texture at a size the model can hold),
 as long as the longer try (a fine-tune of the kept model at that size drifted where a new run held);
-where it drifts, a new run from a packaged base not tried yet (a new draw: going on from gold's
-drifting try kept its weights, from pebbles it held once in two); else on from the kept model for
-another run's worth of iterations. When the model kept after those drifts (its texture forms,
-then slowly turns into another), a last try steadies it: it trains on with a pool so small that
-each state lives several times as many steps, so the model learns from the aged texture it drifts
-from, in small steps that keep the texture it has. Only the first try stops early (stop_below): the
-others come after a check that was not good, so a probe that holds says too little to end them.
+where it drifts, a new run from a packaged base not tried yet (a new draw: going on from a model
+that drifts can end at the same weights); else on from the kept model for another run's worth of
+iterations. When the model kept after those drifts (its texture forms, then slowly turns into
+another), a last try steadies it: it trains on with a pool so small that each state lives several
+times as many steps, so the model learns from the aged texture it drifts from, in small steps that
+keep the texture it has. Only the first try stops early (stop_below): the others come after a check
+that was not good, so a probe that holds says too little to end them.
 The run directory ends up holding the model kept; the others, complete, move to
 <run>/tries/<their names>/, and the kept checkpoint's `tries` metadata lists all.
 """
