@@ -46,7 +46,7 @@ def test_the_smaller_style_try_starts_again_from_the_kept_try_s_start_as_long_as
 
 
 def test_a_drifting_model_trains_again_from_a_base_no_try_started_from():
-    # gold: its leopard tries drift however long they train; from pebbles it held.
+    # gold: going on from its drifting longer try ended at the same weights; another base is a new draw.
     drifting = kept("longer", style=0.036, rise=1.4)
     assert drifting.evaluation["verdict"] == "drifts"
     assert third_try(FAST, drifting, 128) == ("pebbles", "pebbles", None)
