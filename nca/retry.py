@@ -104,8 +104,7 @@ def rebased(cfg: TrainConfig, init: str) -> TrainConfig:
 def restyled(cfg: TrainConfig, init: str, style_size: int) -> TrainConfig:
     """The smaller-style third try's settings: a new run from the kept try's start `init` at
     `style_size`, trained as long as the longer try."""
-    return replace(cfg, init=init, style_size=style_size, iterations=cfg.iterations * LONGER, retry="none",
-                   stop_below=0.0)
+    return replace(rebased(cfg, init), style_size=style_size, iterations=cfg.iterations * LONGER)
 
 
 def steady_try(cfg: TrainConfig, kept: Try) -> bool:
