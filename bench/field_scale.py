@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 from nca import fields  # noqa: E402
 from nca.checkpoint import load_checkpoint  # noqa: E402
 from nca.evaluate import Figures, spectrum_centroid, style_tensor  # noqa: E402
-from nca.image import image_to_tensor, scaled_style, tensor_to_image, tile  # noqa: E402
+from nca.image import image_to_tensor, scaled_style, tensor_to_image  # noqa: E402
 from nca.model import fire_mask, to_rgb  # noqa: E402
 from nca.vgg import VGGFeatures  # noqa: E402
 
@@ -78,14 +78,14 @@ def main() -> int:
     nca = ckpt.build_model("cpu")
     vgg = VGGFeatures(pool=ckpt.train_config.vgg_pool)
     style = style_tensor(ckpt)
-    against_style = Figures(tile(style, args.size, args.size), vgg)
+    against_style = Figures(style, vgg)
     print("| k | scale ratio | ideal 1/k | style ratio vs the style resized by k | style ratio vs the style |")
     print("| --- | --- | --- | --- | --- |")
     for k in (float(v) for v in args.ks.split(",")):
         gen = torch.Generator().manual_seed(0)
         x = scaled_rollout(nca, nca.seed(args.samples, args.size, args.size), args.steps, k, args.sobel_only, gen)
         resized = image_to_tensor(scaled_style(tensor_to_image(style), k))
-        f, g = Figures(tile(resized, args.size, args.size), vgg)(to_rgb(x)), against_style(to_rgb(x))
+        f, g = Figures(resized, vgg)(to_rgb(x)), against_style(to_rgb(x))
         print(f"| {k:g} | {g['scale_ratio']:.2f} | {1 / k:.2f} | {f['style_ratio']:.4f} | {g['style_ratio']:.4f} |",
               flush=True)
     if args.gradient:

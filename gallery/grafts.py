@@ -25,9 +25,8 @@ sys.path.insert(0, str(REPO))
 
 from nca import fields  # noqa: E402
 from nca.checkpoint import load_checkpoint  # noqa: E402
-from nca.evaluate import Figures, style_tensor  # noqa: E402
+from nca.evaluate import style_figures  # noqa: E402
 from nca.files import write_atomic  # noqa: E402
-from nca.image import tile  # noqa: E402
 from nca.model import to_rgb  # noqa: E402
 from nca.verdict import MAX_STYLE  # noqa: E402
 from nca.vgg import VGGFeatures  # noqa: E402
@@ -60,7 +59,7 @@ def judge(a: str, b: str, size: int, steps: int, vgg: VGGFeatures) -> dict:
     crops = {"a": (ca, rgb[..., size // 8:size // 8 + w]), "b": (cb, rgb[..., size // 2 + size // 8:size // 2 + size // 8 + w])}
     result = {"a": a, "b": b, "steps": steps, "size": size, "finite": bool(torch.isfinite(x).all())}
     for side, (ckpt, crop) in crops.items():
-        figures = Figures(tile(style_tensor(ckpt), crop.shape[-2], crop.shape[-1]), vgg)
+        figures = style_figures(ckpt, vgg)
         result[f"style_ratio_{side}"] = round(figures(crop)["style_ratio"], 4)
     ok = result["finite"] and all(result[k] <= MAX_STYLE for k in ("style_ratio_a", "style_ratio_b")
                                   if not math.isnan(result[k]))

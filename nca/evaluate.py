@@ -1,7 +1,8 @@
 """Quality check of a trained model: how close is the texture it grows to its style image?
 
-Two figures, both measured on a rollout from the seed against the style image (at the
-scale the model was trained on) tiled to the same size:
+The figures measure a rollout from the seed against the style image as training saw it (at
+its training scale, untiled: a tiled copy of an image that does not repeat seamlessly has other
+statistics, and would judge even the style itself poor):
   * style ratio: the plain Gram style loss (relu1_1..relu5_1, each Gram normalised by H*W,
     squared differences summed with equal weights) of the rollout / the same loss for a flat
     image of the style's mean colour. 0 is perfect; another texture scores ~0.7-18, a
@@ -9,7 +10,7 @@ scale the model was trained on) tiled to the same size:
     fine detail), so `balanced_ratio` repeats it with every layer divided by its target
     Gram's mean square (the `--gram-balance layer` training loss): another texture ~0.9-6.
   * scale ratio: centroid of the radially averaged luminance power spectrum of the rollout /
-    that of the tiled style. The Gram ratio is blind to feature size; 1.0 means features of
+    that of the style. The Gram ratio is blind to feature size; 1.0 means features of
     the same size, 1.7 means 1.7x too small.
   * contrast: the rollout's spatial standard deviation / the style's (0 = flat or black).
 `nca.verdict` turns the figures into good / drifts / poor / failed.
@@ -68,7 +69,8 @@ def contrast(rgb: torch.Tensor) -> float:
 
 
 class Figures:
-    """The evaluation's figures of image batches against one (tiled) style image."""
+    """The evaluation's figures of image batches against one style image (of any size: the Gram
+    matrices are normalised by the image's area, the spectrum centroid is in cycles per pixel)."""
 
     def __init__(self, target: torch.Tensor, vgg: VGGFeatures):
         self.vgg = vgg
@@ -81,7 +83,7 @@ class Figures:
 
     @torch.no_grad()
     def __call__(self, rgb: torch.Tensor) -> dict[str, float]:
-        """Figures of `rgb` (B x 3 x H x W in [0, 1], the target's size), averaged over the batch."""
+        """Figures of `rgb` (B x 3 x H x W in [0, 1]), averaged over the batch."""
         feats = self.vgg(rgb)
         return {
             "style_ratio": float(self.loss.raw_gram_loss(feats)) / self.flat_loss,
@@ -89,6 +91,11 @@ class Figures:
             "scale_ratio": spectrum_centroid(rgb.cpu()) / self.centroid if self.centroid > 0 else math.nan,
             "contrast": contrast(rgb) / self.contrast if self.contrast > 0 else math.nan,
         }
+
+
+def style_figures(ckpt: Checkpoint, vgg: VGGFeatures, device: str | torch.device = "cpu") -> Figures:
+    """The figures against `ckpt`'s style as training saw it, untiled (see the module's docstring)."""
+    return Figures(style_tensor(ckpt).to(device), vgg)
 
 
 @torch.no_grad()
@@ -100,9 +107,8 @@ def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, 
     ckpt = model if isinstance(model, Checkpoint) else load_checkpoint(model)
     dev = pick_device(device)
     nca = ckpt.build_model(dev)
-    target = tile(style_tensor(ckpt), size, size).to(dev)
     vgg = (vgg or VGGFeatures(ckpt.train_config.vgg_weights or None, pool=ckpt.train_config.vgg_pool)).to(dev)
-    figures = Figures(target, vgg)
+    figures = style_figures(ckpt, vgg, dev)
 
     gen = torch.Generator(device=dev).manual_seed(seed)
     x = nca.seed(samples, size, size, noise=ckpt.train_config.seed_noise, generator=gen)  # as it was trained
@@ -125,7 +131,7 @@ def evaluate(model: str | Path | Checkpoint, size: int = 128, steps: tuple[int, 
         **verdict(results),
         "flat_loss": figures.flat_loss,
         "frames": frames,
-        "target": tensor_to_image(target),
+        "target": tensor_to_image(tile(style_tensor(ckpt), size, size)),  # the style beside the rollouts
     }
 
 

@@ -3,6 +3,7 @@ import json
 import torch
 from PIL import Image
 
+from nca.checkpoint import load_checkpoint
 from nca.cli import main
 from nca.config import ModelConfig, TrainConfig
 from nca.image import image_to_tensor, load_style
@@ -50,3 +51,23 @@ def test_evaluate_cli_refuses_bad_step_lists(tmp_path, capsys):
         assert main(["evaluate", str(run), "--steps", steps]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("error: --steps") and "\n" not in err
+
+
+def test_the_style_is_judged_untiled_so_a_style_that_does_not_tile_is_its_own_good_texture(tmp_path):
+    from nca.evaluate import style_figures, style_tensor
+    from nca.image import tile
+    from nca.verdict import MAX_STYLE, verdict
+    from nca.vgg import VGGFeatures
+
+    # One large teal disc on orange, 100 pixels wide: a tiled 128x128 copy cuts discs at its seams.
+    y, x = torch.meshgrid(torch.arange(100.0), torch.arange(100.0), indexing="ij")
+    disc = (((x - 50) ** 2 + (y - 50) ** 2) < 35**2).float()
+    grain = torch.rand(100, 100, generator=torch.Generator().manual_seed(0)) * 0.2
+    rgb = torch.stack([0.9 - 0.8 * disc, 0.5 + 0.1 * disc, 0.2 + 0.5 * disc], dim=-1) + grain[..., None]
+    path = write_checkpoint(tmp_path / "run" / "checkpoint.pt", NCA(ModelConfig()),
+                            style=(rgb.clamp(0, 1) * 255).to(torch.uint8))
+    ckpt = load_checkpoint(path)
+    figures = style_figures(ckpt, VGGFeatures())
+    style = style_tensor(ckpt)
+    assert verdict({2000: figures(style)})["verdict"] == "good"
+    assert figures(tile(style, 128, 128))["style_ratio"] > MAX_STYLE  # why the reference is not the tiled copy
