@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -32,8 +32,9 @@ from nca.config import DEFAULT_PRESET, LOSSES, PRESETS  # noqa: E402
 from nca.evaluate import Figures  # noqa: E402
 from nca.image import image_to_tensor, load_style, tensor_to_image, tile  # noqa: E402
 from nca.previews import image_grid  # noqa: E402
+from nca.sweep.results import contact_sheet  # noqa: E402
 from nca.sweep.trial import STRIP_PAD  # noqa: E402
-from nca.verdict import REFERENCE_STEP  # noqa: E402
+from nca.verdict import reference_step  # noqa: E402
 from nca.vgg import StyleLoss, VGGFeatures  # noqa: E402
 
 STYLES = REPO / "gallery" / "styles"
@@ -53,15 +54,14 @@ def optimum(loss: StyleLoss, target: torch.Tensor, iterations: int, lr: float, s
     return torch.sigmoid(logits).detach()
 
 
-def suite_tile(suite: Path, stem: str) -> tuple[Image.Image, dict[str, Any]] | None:
+def suite_tile(suite: Path, suite_rows: list[dict[str, Any]], stem: str) -> tuple[Image.Image, dict[str, Any]] | None:
     """A suite's rollout of `stem` (seed 0, else its first trial) at the verdict's step, with its figures."""
-    rows = [r for r in json.loads((suite / "results.json").read_text()) if Path(r["image"]).stem == stem]
-    rows.sort(key=lambda r: r["seed"] != 0)
+    rows = sorted((r for r in suite_rows if Path(r["image"]).stem == stem), key=lambda r: r["seed"] != 0)
     if not rows or not (suite / "rows" / f"{rows[0]['name']}.png").is_file():
         return None
     row = rows[0]
     counts = sorted(int(n) for n in row["steps"])
-    step = min(counts, key=lambda n: (abs(n - REFERENCE_STEP), n))
+    step = reference_step(counts)
     with Image.open(suite / "rows" / f"{row['name']}.png") as f:
         strip = f.convert("RGB")
     size = strip.height
@@ -70,7 +70,8 @@ def suite_tile(suite: Path, stem: str) -> tuple[Image.Image, dict[str, Any]] | N
                                                 **row["steps"][str(step)]}
 
 
-def ceiling(image: Path, args: argparse.Namespace, vgg: VGGFeatures) -> tuple[dict[str, Any], Image.Image]:
+def ceiling(image: Path, args: argparse.Namespace, vgg: VGGFeatures,
+            suite_rows: list[dict[str, Any]]) -> tuple[dict[str, Any], Image.Image]:
     cfg = PRESETS[args.preset][1]
     style_img, _ = load_style(image, cfg.style_size)
     style = image_to_tensor(style_img)
@@ -83,7 +84,7 @@ def ceiling(image: Path, args: argparse.Namespace, vgg: VGGFeatures) -> tuple[di
            "iterations": args.iterations, "minutes": round((time.perf_counter() - start) / 60, 2),
            "optimum": {k: round(v, 5) for k, v in Figures(style, vgg)(best).items()}}
     tiles = [tensor_to_image(target), tensor_to_image(best)]
-    found = suite_tile(args.suite, image.stem) if args.suite else None
+    found = suite_tile(args.suite, suite_rows, image.stem) if args.suite else None
     if found:
         tiles.append(found[0])
         row["suite"] = found[1]
@@ -108,22 +109,8 @@ def write_tables(out: Path) -> None:
         lines.append(f"| {r['image']} | {r['loss']} ({r['balance']}), {r['iterations']} it | {_fig(r['optimum'])} | "
                      f"{rollout} | {judged} | {notes.get(r['image'], '')} |")
     (out / "results.md").write_text("\n".join(lines) + "\n")
-    strips = []
-    for r in rows:
-        with Image.open(out / "rows" / f"{r['image']}.png") as f:
-            strip = f.convert("RGB")
-        label = Image.new("RGB", (strip.width, 16), (255, 255, 255))
-        text = f"{r['image']}: style | loss optimum" + (" | rollout" if r.get("suite") else "")
-        ImageDraw.Draw(label).text((2, 2), text, fill=(0, 0, 0))
-        strips.append(label)
-        strips.append(strip)
-    if strips:
-        sheet = Image.new("RGB", (max(s.width for s in strips), sum(s.height + 3 for s in strips)), (255, 255, 255))
-        y = 0
-        for s in strips:
-            sheet.paste(s, (0, y))
-            y += s.height + 3
-        sheet.save(out / "contact_sheet.png")
+    contact_sheet(out, [{"name": r["image"], **r} for r in rows],
+                  label_of=lambda r: f"{r['image']}: style | loss optimum" + (" | rollout" if r.get("suite") else ""))
 
 
 def main() -> int:
@@ -153,11 +140,12 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     (args.out / "rows").mkdir(parents=True, exist_ok=True)
     vgg = VGGFeatures()
+    suite_rows = json.loads((args.suite / "results.json").read_text()) if args.suite else []
     for image in images:
         done = args.out / "rows" / f"{image.stem}.json"
         if done.is_file():
             continue
-        row, strip = ceiling(image, args, vgg)
+        row, strip = ceiling(image, args, vgg, suite_rows)
         strip.save(args.out / "rows" / f"{image.stem}.png")
         done.write_text(json.dumps(row, indent=1) + "\n")  # last: a row with its json is finished
         print(f"{image.stem}: optimum {_fig(row['optimum'])} ({row['minutes']} min)", flush=True)

@@ -106,7 +106,12 @@ def _iterations(row: dict[str, Any]) -> str:
     return f"{kept} (tries: {', '.join(t['name'] for t in tries)})" if tries else kept
 
 
-def contact_sheet(out: Path, rows: list[dict[str, Any]]) -> None:
+def _trial_label(row: dict[str, Any]) -> str:
+    return f"{row['name']}: {row['verdict']}"
+
+
+def contact_sheet(out: Path, rows: list[dict[str, Any]], label_of=_trial_label) -> None:
+    """Each row's strip (rows/<name>.png) under a line of text, one above the other."""
     strips = []
     for r in rows:
         path = rows_dir(out) / f"{r['name']}.png"
@@ -115,7 +120,7 @@ def contact_sheet(out: Path, rows: list[dict[str, Any]]) -> None:
         with Image.open(path) as f:
             strip = f.convert("RGB")
         label = Image.new("RGB", (strip.width, 16), (255, 255, 255))
-        ImageDraw.Draw(label).text((2, 2), f"{r['name']}: {r['verdict']}", fill=(0, 0, 0))
+        ImageDraw.Draw(label).text((2, 2), label_of(r), fill=(0, 0, 0))
         strips.append((label, strip))
     if not strips:
         return
