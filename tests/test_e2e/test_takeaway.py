@@ -131,6 +131,22 @@ def test_the_address_follows_the_settings_and_is_followed(studio):
     assert page.js_errors == []
 
 
+def test_a_link_pasted_while_the_address_waits_to_be_written_wins(studio):
+    page = studio
+    # The page's own write falling due between a paste and its hashchange (a timer on a busy page)
+    # is forced here by a setting changed in the same task as the paste, 300 ms after the last write.
+    page.evaluate("""async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        location.hash = '#model=amber&grid=64&zoom=3';
+        studio.setSpeed('4');
+    }""")
+    page.wait_for_function("window.studio.state.zoom === 3")
+    assert page.evaluate("window.studio.state.speed") == "auto"  # the link's default
+    page.wait_for_timeout(400)
+    assert page.evaluate("location.hash") == "#model=amber&grid=64&zoom=3"
+    assert page.js_errors == []
+
+
 # ---- a card's downloads --------------------------------------------------------------------------
 
 def test_card_downloads_open_load_and_run(studio, browser, tmp_path):

@@ -518,6 +518,7 @@ const ADDRESS_MS = 250;
 let addressPending = null;
 let addressTimer = 0;
 let addressWritten = -Infinity;
+let addressSeen = location.hash;  // the address as this page last wrote or read it
 
 // `hash` into the address bar: no reload, no history entry (replaceState fires no hashchange).
 export function writeAddress(hash) {
@@ -530,17 +531,21 @@ export function writeAddress(hash) {
 
 function flushAddress() {
   addressTimer = 0;
+  // A link pasted since the last write: its hashchange is still queued, and the link wins.
+  if (location.hash !== addressSeen) return;
   addressWritten = performance.now();
   if (addressPending && addressPending !== location.hash) history.replaceState(history.state, '', addressPending);
+  addressSeen = location.hash;  // as the browser spells it
 }
 
 // A link typed or pasted into this tab: handler(hash). A write still waiting is dropped: the new link wins.
 export function onAddressChange(handler) {
-  window.addEventListener('hashchange', () => {
+  window.addEventListener('hashchange', (event) => {
     clearTimeout(addressTimer);
     addressTimer = 0;
     addressPending = null;
-    handler(location.hash);
+    addressSeen = location.hash;
+    handler(new URL(event.newURL).hash);
   });
 }
 
