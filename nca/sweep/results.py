@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,8 @@ def _trial_label(row: dict[str, Any]) -> str:
     return f"{row['name']}: {row['verdict']}"
 
 
-def contact_sheet(out: Path, rows: list[dict[str, Any]], label_of=_trial_label) -> None:
+def contact_sheet(out: Path, rows: list[dict[str, Any]],
+                  label_of: Callable[[dict[str, Any]], str] = _trial_label) -> None:
     """Each row's strip (rows/<name>.png) under a line of text, one above the other."""
     strips = []
     for r in rows:
