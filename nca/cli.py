@@ -143,7 +143,7 @@ def run_train(args: argparse.Namespace) -> int:
 def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate", help="measure how well a model reproduces its style, and judge it",
-        description="Grow states from the seed and compare them with the style image, tiled to the same size. "
+        description="Grow states from the seed and compare them with the style image as training saw it. "
                     "style ratio: Gram style loss (VGG relu1_1..relu5_1) over that of a flat image of the style's "
                     "mean colour (0 = the style's own statistics, 1 = no better than flat); balanced: the same "
                     "with every VGG layer weighted alike (large-scale structure counts as much as colour); scale "
