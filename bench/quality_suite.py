@@ -2,8 +2,9 @@
 
 A sweep (nca/sweep: Ray tasks on this machine) over the images of gallery/styles/ x --seeds, each
 trial judged on SAMPLES states of 128x128 grown from the seed to each step count in STEPS. Results
-go to --out (rows/, results.json, results.md, contact_sheet.png, best.json; notes.json is written
-by hand: {image stem: what a person saw, why it fails, what fixes it}); runs live under --runs.
+go to --out (rows/, results.json, results.md, contact_sheet.png, best.json; notes.json and eye.json
+are written by hand: {image stem: what a person saw, why it fails, what fixes it} and {image stem:
+how many blind reviewers answered YES, PARTLY or NO}, see nca/sweep/results.py); runs live under --runs.
 A finished row is not redone, and an unfinished run resumes, so a suite interrupted by Ctrl-C or
 spread over several sessions picks up where it stopped.
 

@@ -4,6 +4,9 @@
     rows/<trial>.png     the style beside its rollouts at each judged step
     results.json, results.md, contact_sheet.png, best.json (the best trial of each image)
     notes.json           (written by hand) {trial or image stem: what a person saw}
+    eye.json             (written by hand) {trial or image stem: {"YES": n, "PARTLY": n, "NO": n}}: how many
+                         reviewers who saw only the pictures called the rollout the style's texture, its colours
+                         and material without its shapes, or another texture
 """
 
 from __future__ import annotations
@@ -69,18 +72,40 @@ def best_of(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return best
 
 
-def markdown(rows: list[dict[str, Any]], notes: dict[str, str] | None = None) -> str:
-    notes = notes or {}
+EYE_ANSWERS = ("YES", "PARTLY", "NO")
+
+
+def eye_answer(votes: dict[str, int]) -> str:
+    """The answer most reviewers gave (ties go to the stricter one), or "" when none was recorded."""
+    counts = [votes.get(a, 0) for a in EYE_ANSWERS]
+    if not any(counts):
+        return ""
+    return max(reversed(EYE_ANSWERS), key=lambda a: votes.get(a, 0))
+
+
+def _eye_cell(votes: dict[str, int] | None) -> str:
+    if not votes:
+        return "-"
+    return ", ".join(f"{a} {votes[a]}" for a in EYE_ANSWERS if votes.get(a))
+
+
+def markdown(rows: list[dict[str, Any]], notes: dict[str, str] | None = None,
+             eye: dict[str, dict[str, int]] | None = None) -> str:
+    notes, eye = notes or {}, eye or {}
     good = sum(r.get("verdict") == "good" for r in rows)
     steps = sorted({int(s) for r in rows for s in r.get("steps", {})})
+    votes = {r["name"]: eye.get(r["name"], eye.get(Path(r["image"]).stem)) for r in rows}
+    judged = [v for v in votes.values() if v]
+    by_eye = (f" By eye, {sum(eye_answer(v) == 'YES' for v in judged)} of the {len(judged)} judged are the style's "
+              "texture to most reviewers who saw only the pictures (their answers: by eye)." if judged else "")
     lines = [
-        f"{good} of {len(rows)} good. Style ratio (0 = the style's own statistics, 1 = a flat image of its mean "
-        "colour) at each step count; its rise from the first step count; scale at step "
+        f"{good} of {len(rows)} good.{by_eye} Style ratio (0 = the style's own statistics, 1 = a flat image of its "
+        "mean colour) at each step count; its rise from the first step count; scale at step "
         f"{REFERENCE_STEP} (1.0 = features of the style's size).",
         "",
         "| trial | image | seed | options | train min | iterations | style ratio at " + " / ".join(map(str, steps))
-        + " | rise | scale | verdict | seen |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        + " | rise | scale | verdict |" + (" by eye |" if judged else "") + " seen |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if judged else "") + " --- |",
     ]
     for r in rows:
         ratios = " / ".join(f"{r['steps'][str(n)]['style_ratio']:.4f}" if str(n) in r.get("steps", {}) else "-"
@@ -93,7 +118,8 @@ def markdown(rows: list[dict[str, Any]], notes: dict[str, str] | None = None) ->
         minutes = f"{r['train_minutes']:.1f}" if "train_minutes" in r else "-"
         lines.append(f"| {r['name']} | {stem} | {r['seed']} | {options} | {minutes} | {_iterations(r)} | {ratios} | "
                      f"{rises or '-'} | "
-                     f"{scale:.2f} | {r['verdict']}{why} | {notes.get(r['name'], notes.get(stem, ''))} |")
+                     f"{scale:.2f} | {r['verdict']}{why} |" + (f" {_eye_cell(votes[r['name']])} |" if judged else "")
+                     + f" {notes.get(r['name'], notes.get(stem, ''))} |")
     best = best_of(rows)
     if best:
         lines += ["", "Best of each image: " + "; ".join(f"{k}: {v['name']} ({v['verdict']})" for k, v in sorted(best.items()))]
@@ -139,9 +165,8 @@ def contact_sheet(out: Path, rows: list[dict[str, Any]],
 def write_tables(out: Path) -> list[dict[str, Any]]:
     rows = load_rows(out)
     write_atomic(out / "results.json", json.dumps(rows, indent=1) + "\n")
-    notes_path = out / "notes.json"
-    notes = json.loads(notes_path.read_text()) if notes_path.is_file() else {}
-    write_atomic(out / "results.md", markdown(rows, notes))
+    notes, eye = (json.loads(p.read_text()) if p.is_file() else {} for p in (out / "notes.json", out / "eye.json"))
+    write_atomic(out / "results.md", markdown(rows, notes, eye))
     write_atomic(out / "best.json", json.dumps({k: v["name"] for k, v in sorted(best_of(rows).items())}, indent=1) + "\n")
     contact_sheet(out, rows)
     return rows

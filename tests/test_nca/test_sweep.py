@@ -159,3 +159,20 @@ def test_a_trial_whose_run_stopped_early_is_done_and_not_trained_on(tmp_path):
     trained = (run / "metrics.jsonl").read_text()
     again = run_trial(trial, run, Judging(**JUDGING))  # the next attempt, after a worker died while judging
     assert (again["status"], again["iterations"]) == ("done", 8) and (run / "metrics.jsonl").read_text() == trained
+
+
+def test_the_table_counts_what_blind_reviewers_called_the_style_s_texture():
+    from nca.sweep.results import eye_answer, markdown
+
+    def row(stem, ratio):
+        steps = {str(n): {"style_ratio": ratio, "scale_ratio": 1.0, "contrast": 1.0} for n in (500, 2000, 5000)}
+        return {"name": f"{stem}-s0", "image": f"{stem}.png", "seed": 0, "steps": steps, "verdict": "good"}
+
+    rows = [row("leopard", 0.01), row("coins", 0.004), row("gold", 0.02)]
+    eye = {"leopard": {"YES": 5}, "coins-s0": {"PARTLY": 5}, "gold": {"YES": 2, "PARTLY": 2}}
+    table = markdown(rows, {"coins": "no whole coins"}, eye)
+    # Good by the numbers, all three; the style's texture to most reviewers, one (a tie counts as the stricter answer).
+    assert table.startswith("3 of 3 good. By eye, 1 of the 3 judged are the style's texture")
+    assert "| good | PARTLY 5 | no whole coins |" in table and "| good | YES 2, PARTLY 2 |" in table
+    assert (eye_answer({"YES": 2, "PARTLY": 2}), eye_answer({"NO": 1, "YES": 3}), eye_answer({})) == ("PARTLY", "YES", "")
+    assert "by eye" not in markdown(rows)  # no reviews, no column
