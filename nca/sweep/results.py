@@ -77,8 +77,7 @@ EYE_ANSWERS = ("YES", "PARTLY", "NO")
 
 def eye_answer(votes: dict[str, int]) -> str:
     """The answer most reviewers gave (ties go to the stricter one), or "" when none was recorded."""
-    counts = [votes.get(a, 0) for a in EYE_ANSWERS]
-    if not any(counts):
+    if not any(votes.get(a, 0) for a in EYE_ANSWERS):
         return ""
     return max(reversed(EYE_ANSWERS), key=lambda a: votes.get(a, 0))
 
