@@ -88,37 +88,41 @@ def _eye_cell(votes: dict[str, int] | None) -> str:
     return ", ".join(f"{a} {votes[a]}" for a in EYE_ANSWERS if votes.get(a))
 
 
+def _of_row(table: dict[str, Any], row: dict[str, Any]) -> Any:
+    """A hand-written file's entry for `row`: by trial name, else by image stem (None when neither)."""
+    return table.get(row["name"], table.get(Path(row["image"]).stem))
+
+
 def markdown(rows: list[dict[str, Any]], notes: dict[str, str] | None = None,
              eye: dict[str, dict[str, int]] | None = None) -> str:
     notes, eye = notes or {}, eye or {}
     good = sum(r.get("verdict") == "good" for r in rows)
     steps = sorted({int(s) for r in rows for s in r.get("steps", {})})
-    votes = {r["name"]: eye.get(r["name"], eye.get(Path(r["image"]).stem)) for r in rows}
-    judged = [v for v in votes.values() if v]
+    judged = [v for v in (_of_row(eye, r) for r in rows) if v]
     by_eye = (f" By eye, {sum(eye_answer(v) == 'YES' for v in judged)} of the {len(judged)} judged are the style's "
               "texture to most reviewers who saw only the pictures (their answers: by eye)." if judged else "")
+    columns = ["trial", "image", "seed", "options", "train min", "iterations",
+               "style ratio at " + " / ".join(map(str, steps)), "rise", "scale", "verdict",
+               *(["by eye"] if judged else []), "seen"]
     lines = [
         f"{good} of {len(rows)} good.{by_eye} Style ratio (0 = the style's own statistics, 1 = a flat image of its "
         "mean colour) at each step count; its rise from the first step count; scale at step "
         f"{REFERENCE_STEP} (1.0 = features of the style's size).",
         "",
-        "| trial | image | seed | options | train min | iterations | style ratio at " + " / ".join(map(str, steps))
-        + " | rise | scale | verdict |" + (" by eye |" if judged else "") + " seen |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if judged else "") + " --- |",
+        "| " + " | ".join(columns) + " |",
+        "|" + " --- |" * len(columns),
     ]
     for r in rows:
         ratios = " / ".join(f"{r['steps'][str(n)]['style_ratio']:.4f}" if str(n) in r.get("steps", {}) else "-"
                             for n in steps)
         rises = " / ".join(f"{v * 100:+.0f}%" for _, v in sorted(r.get("rises", {}).items(), key=lambda kv: int(kv[0])))
-        scale = scale_of(r)
         why = f" ({'; '.join(r['reasons'])})" if r.get("reasons") else ""
-        stem = Path(r["image"]).stem
         options = ", ".join(f"{k}={v}" for k, v in (r.get("overrides") or {}).items()) or "-"
         minutes = f"{r['train_minutes']:.1f}" if "train_minutes" in r else "-"
-        lines.append(f"| {r['name']} | {stem} | {r['seed']} | {options} | {minutes} | {_iterations(r)} | {ratios} | "
-                     f"{rises or '-'} | "
-                     f"{scale:.2f} | {r['verdict']}{why} |" + (f" {_eye_cell(votes[r['name']])} |" if judged else "")
-                     + f" {notes.get(r['name'], notes.get(stem, ''))} |")
+        cells = [r["name"], Path(r["image"]).stem, r["seed"], options, minutes, _iterations(r), ratios, rises or "-",
+                 f"{scale_of(r):.2f}", f"{r['verdict']}{why}", *([_eye_cell(_of_row(eye, r))] if judged else []),
+                 _of_row(notes, r) or ""]
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
     best = best_of(rows)
     if best:
         lines += ["", "Best of each image: " + "; ".join(f"{k}: {v['name']} ({v['verdict']})" for k, v in sorted(best.items()))]
