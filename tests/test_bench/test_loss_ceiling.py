@@ -32,9 +32,9 @@ def fake_suite(path):
     strip.save(path / "rows" / "pebbles-s0.png")
 
 
-def ceiling(tmp_path, *extra):
+def ceiling(tmp_path, *extra, out="out"):
     cmd = [sys.executable, str(REPO / "bench" / "loss_ceiling.py"), "--images", "pebbles", "--iterations", "40",
-           "--out", str(tmp_path / "out"), "--threads", "2", *extra]
+           "--out", str(tmp_path / out), "--threads", "2", *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
 
 
@@ -49,12 +49,22 @@ def test_the_optimum_approaches_the_style_and_sits_beside_the_rollout(tmp_path):
     assert strip.shape == (128, 3 * 128 + 2 * STRIP_PAD, 3)
     assert (strip[:, -128:] == COLOURS[2]).all()  # the suite's tile at step 2000, not at 500
     assert strip[:, 128 + STRIP_PAD: 2 * 128 + STRIP_PAD].std() > 0.05 * 255  # the optimum is not flat
-    assert "| pebbles | gram (bars), 40 it |" in (tmp_path / "out" / "results.md").read_text()
+    assert "| pebbles | gram (bars), lbfgs 40 it |" in (tmp_path / "out" / "results.md").read_text()
     assert Image.open(tmp_path / "out" / "contact_sheet.png").height > 128
     stamp = (tmp_path / "out" / "rows" / "pebbles.json").stat().st_mtime_ns
     again = ceiling(tmp_path)
     assert again.returncode == 0 and "pebbles:" not in again.stdout
     assert (tmp_path / "out" / "rows" / "pebbles.json").stat().st_mtime_ns == stamp
+
+
+def test_l_bfgs_goes_further_than_adam_in_as_many_loss_evaluations(tmp_path):
+    ratios = {}
+    for optimizer in ("adam", "lbfgs"):
+        proc = ceiling(tmp_path, "--optimizer", optimizer, out=optimizer)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        ratios[optimizer] = json.loads((tmp_path / optimizer / "rows" / "pebbles.json").read_text())["optimum"]["style_ratio"]
+        assert f"gram (bars), {optimizer} 40 it" in (tmp_path / optimizer / "results.md").read_text()
+    assert ratios["lbfgs"] < 0.5 * ratios["adam"], ratios
 
 
 def test_an_unknown_image_is_one_line_and_writes_nothing(tmp_path):
