@@ -6,9 +6,9 @@ A texture NCA can at best grow what its loss rewards. Optimising a free image ag
 rings) no preset or seed can grow them and only another loss would; where the optimum has them and the
 rollout does not, the model or its training falls short. The optimum must be converged for that
 (L-BFGS, the default): Adam's 300 steps stop short of the shapes. Each image is judged with
-`nca evaluate`'s figures. Writes rows/<image>.png (style, optimum, and with --suite its rollout at the verdict's step),
-rows/<image>.json, results.json, results.md and contact_sheet.png; notes.json is written by hand
-({image stem: what a person saw}). A finished image is not redone.
+`nca evaluate`'s figures. Writes rows/<image>.png (style, optimum, and with --suite its rollout at
+the verdict's step), rows/<image>.json, results.json, results.md and contact_sheet.png; notes.json
+is written by hand ({image stem: what a person saw}). A finished image is not redone.
 
     python bench/loss_ceiling.py --suite docs/quality/fast-stop --out docs/quality/loss-ceiling-lbfgs
     python bench/loss_ceiling.py --images coins,redrings --loss swd --out /tmp/ceiling-swd
@@ -100,7 +100,8 @@ def ceiling(image: Path, args: argparse.Namespace, vgg: VGGFeatures,
     start = time.perf_counter()
     best = optimum(loss, target, args.iterations, args.lr, args.seed, args.optimizer)
     row = {"image": image.stem, "preset": args.preset, "loss": loss.kind, "balance": cfg.gram_balance,
-           "optimizer": args.optimizer, "iterations": args.iterations, "minutes": round((time.perf_counter() - start) / 60, 2),
+           "optimizer": args.optimizer, "iterations": args.iterations,
+           "minutes": round((time.perf_counter() - start) / 60, 2),
            "optimum": {k: round(v, ROW_PLACES) for k, v in Figures(style, vgg)(best).items()}}
     tiles = [tensor_to_image(target), tensor_to_image(best)]
     found = suite_tile(args.suite, suite_rows, image.stem) if args.suite else None

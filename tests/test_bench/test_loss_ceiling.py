@@ -62,8 +62,9 @@ def test_l_bfgs_goes_further_than_adam_in_as_many_loss_evaluations(tmp_path):
     for optimizer in ("adam", "lbfgs"):
         proc = ceiling(tmp_path, "--optimizer", optimizer, out=optimizer)
         assert proc.returncode == 0, proc.stderr[-3000:]
-        ratios[optimizer] = json.loads((tmp_path / optimizer / "rows" / "pebbles.json").read_text())["optimum"]["style_ratio"]
-        assert f"gram (bars), {optimizer} 40 it" in (tmp_path / optimizer / "results.md").read_text()
+        out = tmp_path / optimizer
+        ratios[optimizer] = json.loads((out / "rows" / "pebbles.json").read_text())["optimum"]["style_ratio"]
+        assert f"gram (bars), {optimizer} 40 it" in (out / "results.md").read_text()
     assert ratios["lbfgs"] < 0.5 * ratios["adam"], ratios
 
 
