@@ -41,10 +41,11 @@ from nca.vgg import StyleLoss, VGGFeatures  # noqa: E402
 STYLES = REPO / "gallery" / "styles"
 SIZE = 128  # the size `nca evaluate` and the suite judge at
 ROW_PLACES = 5  # decimals of the figures a row stores
+OPTIMIZERS = ("lbfgs", "adam")  # the first is the default
 
 
 def optimum(loss: StyleLoss, target: torch.Tensor, iterations: int, lr: float, seed: int,
-            optimizer: str = "lbfgs") -> torch.Tensor:
+            optimizer: str) -> torch.Tensor:
     """The image of the target's size that minimises `loss`, from its mean colour plus a little noise.
 
     Optimised on logits, so the image stays in (0, 1) without clamping. With "lbfgs", `iterations` counts
@@ -53,23 +54,21 @@ def optimum(loss: StyleLoss, target: torch.Tensor, iterations: int, lr: float, s
     gen = torch.Generator().manual_seed(seed)
     mean = target.mean(dim=(2, 3), keepdim=True).clamp(0.02, 0.98)
     logits = (torch.logit(mean) + 0.1 * (2 * torch.rand(target.shape, generator=gen) - 1)).requires_grad_()
-    if optimizer == "lbfgs":
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        value = loss(torch.sigmoid(logits), gen)
+        value.backward()
+        return value
+
+    if optimizer == "lbfgs":  # one step runs the whole search
         opt = torch.optim.LBFGS([logits], lr=1, max_iter=iterations, max_eval=iterations, history_size=50,
                                 line_search_fn="strong_wolfe")
-
-        def closure() -> torch.Tensor:
-            opt.zero_grad()
-            value = loss(torch.sigmoid(logits), gen)
-            value.backward()
-            return value
-
         opt.step(closure)
-        return torch.sigmoid(logits).detach()
-    opt = torch.optim.Adam([logits], lr=lr)
-    for _ in range(iterations):
-        opt.zero_grad()
-        loss(torch.sigmoid(logits), gen).backward()
-        opt.step()
+    else:
+        opt = torch.optim.Adam([logits], lr=lr)
+        for _ in range(iterations):
+            opt.step(closure)
     return torch.sigmoid(logits).detach()
 
 
@@ -148,7 +147,7 @@ def main() -> int:
     ap.add_argument("--images", default="", help="comma-separated stems of gallery/styles images (default: all)")
     ap.add_argument("--suite", type=Path, default=None, help="a quality suite's results directory to show beside")
     ap.add_argument("--out", type=Path, required=True, help="results directory")
-    ap.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "adam"], help="how the pixels are optimised")
+    ap.add_argument("--optimizer", default=OPTIMIZERS[0], choices=OPTIMIZERS, help="how the pixels are optimised")
     ap.add_argument("--iterations", type=int, default=1250, help="optimiser steps on the pixels (L-BFGS: loss "
                                                                   "evaluations)")
     ap.add_argument("--lr", type=float, default=0.05, help="Adam's learning rate")
